@@ -1,0 +1,2 @@
+//! The discrete-event engine: time, event queue, world building and the run loop.
+pub mod time;

@@ -1,0 +1,4 @@
+//! asyncflow
+pub mod engine;
+pub mod metrics;
+pub mod scenario;

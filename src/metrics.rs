@@ -1,0 +1,2 @@
+//! Metrics: gauges, request records, summary statistics and output sinks.
+pub mod record;
