@@ -1,20 +1,213 @@
-//! `asyncflow run SCENARIO`
-use std::path::PathBuf;
+//! `asyncflow run SCENARIO [--seed N] [--out DIR] [--horizon S] [--outputs LIST]`
+//!
+//! Validates the scenario (exit 2 with every problem found), checks that the
+//! output directory is writable (exit 2 otherwise) before simulating anything,
+//! runs, prints a compact summary and the paths written. Ctrl-C stops the run at
+//! the next sync point; outputs are closed and marked interrupted (exit 130).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use asyncflow::engine::time::SimTime;
+use asyncflow::metrics::outdir::OutDir;
+use asyncflow::metrics::sink::OutputSelection;
+use asyncflow::{RunOptions, Scenario, Summary};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario file.
     pub scenario: PathBuf,
+    /// Seed of every random stream (overrides `sim_settings.seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory [default: out/<scenario file stem>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Stop after this many simulated seconds instead of `total_simulation_time`.
+    #[arg(long, value_name = "SECONDS")]
+    pub horizon: Option<f64>,
+    /// Parquet files to write: a comma-separated subset of requests,samples,events, or all, or none.
+    #[arg(long, default_value = "all")]
+    pub outputs: OutputSelection,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also print wall time per phase and events per kind.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// Run the subcommand; returns the exit code.
 pub fn main(args: Args) -> u8 {
-    match asyncflow::scenario::Scenario::load(&args.scenario) {
-        Ok(_) => 0,
+    let scenario = match Scenario::load(&args.scenario) {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
-            2
+            eprintln!("{}", e.render_human());
+            return 2;
+        }
+    };
+    let horizon = match args.horizon {
+        None => None,
+        Some(h) if h.is_finite() && h > 0.0 => Some(SimTime::from_secs_f64(h)),
+        Some(h) => {
+            eprintln!("error: --horizon must be a positive number of seconds, got {h}");
+            return 2;
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario));
+    if let Err(e) = OutDir::prepare(&out) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // A second handler cannot be installed (tests may call main twice); ignore.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let opts = RunOptions {
+        seed: args.seed,
+        horizon,
+        out_dir: Some(out),
+        outputs: Some(args.outputs),
+        stop: Some(Arc::clone(&stop)),
+        ..RunOptions::default()
+    };
+    match asyncflow::run(&scenario, opts) {
+        Ok(results) => {
+            if !args.quiet {
+                print!("{}", render(&results.summary, args.profile));
+                for f in &results.files {
+                    println!("wrote      {}", f.display());
+                }
+            }
+            if stop.load(Ordering::Relaxed) { 130 } else { 0 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
         }
     }
+}
+
+fn default_out(scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    PathBuf::from("out").join(stem)
+}
+
+/// Thousands separators for counts.
+fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(s: f64) -> String {
+    format!("{:.3} ms", s * 1e3)
+}
+
+fn render(s: &Summary, profile: bool) -> String {
+    use std::fmt::Write;
+    let r = &s.results;
+    let mut o = String::new();
+    let path = s.scenario.path.as_deref().unwrap_or("(built in code)");
+    let _ = writeln!(
+        o,
+        "asyncflow {}  {}  seed {}  {:.0} s simulated{}",
+        s.engine.version,
+        path,
+        s.run.seed,
+        s.run.simulated_s,
+        if s.run.status == "complete" { String::new() } else { format!("  [{}]", s.run.status) }
+    );
+    let q = &r.requests;
+    let _ = writeln!(
+        o,
+        "requests   generated {}  completed {}  dropped {}  in flight {}",
+        count(q.generated),
+        count(q.completed),
+        count(q.dropped),
+        count(q.in_flight_at_horizon)
+    );
+    let l = &r.latency;
+    let _ = writeln!(
+        o,
+        "latency    mean {}  p50 {}  p95 {}  p99 {}  max {}",
+        ms(l.mean_s),
+        ms(l.p50_s),
+        ms(l.p95_s),
+        ms(l.p99_s),
+        ms(l.max_s)
+    );
+    let t = &r.throughput;
+    let _ = writeln!(
+        o,
+        "throughput mean {:.1} rps  p95 {:.0}  max {:.0}",
+        t.mean_rps, t.p95_rps, t.max_rps
+    );
+    let idw = r.servers.iter().map(|x| x.id.len()).chain(r.edges.iter().map(|x| x.id.len())).max().unwrap_or(4).max(6);
+    const SHOWN: usize = 12;
+    let _ = writeln!(
+        o,
+        "{:<idw$}  {:>5}  {:>6}  {:>15}  {:>15}  {:>19}",
+        "server", "cores", "cpu", "ready mean/max", "io mean/max", "ram MB mean/max"
+    );
+    for x in r.servers.iter().take(SHOWN) {
+        let _ = writeln!(
+            o,
+            "{:<idw$}  {:>5}  {:>5.1}%  {:>15}  {:>15}  {:>19}",
+            x.id,
+            x.cpu_cores,
+            x.cpu_utilisation * 100.0,
+            format!("{:.2}/{:.0}", x.ready_queue_mean, x.ready_queue_max),
+            format!("{:.2}/{:.0}", x.io_sleep_mean, x.io_sleep_max),
+            format!("{:.0}/{:.0}", x.ram_in_use_mean_mb, x.ram_in_use_max_mb),
+        );
+    }
+    if r.servers.len() > SHOWN {
+        let _ = writeln!(o, "... and {} more servers (see summary.json)", r.servers.len() - SHOWN);
+    }
+    let _ = writeln!(o, "{:<idw$}  {:>10}  {:>8}  {:>15}", "edge", "sent", "dropped", "in flight mean");
+    for x in r.edges.iter().take(SHOWN) {
+        let _ = writeln!(
+            o,
+            "{:<idw$}  {:>10}  {:>8}  {:>15.3}",
+            x.id,
+            count(x.sent),
+            count(x.dropped),
+            x.in_flight_mean
+        );
+    }
+    if r.edges.len() > SHOWN {
+        let _ = writeln!(o, "... and {} more edges (see summary.json)", r.edges.len() - SHOWN);
+    }
+    let w = &s.wall;
+    let _ = writeln!(
+        o,
+        "engine     {} events in {:.3} s wall  ({:.2} M events/s, {:.0} k requests/s)",
+        count(s.engine_figures.events_processed),
+        w.wall_time_s,
+        w.events_per_wall_s / 1e6,
+        w.requests_per_wall_s / 1e3
+    );
+    if profile {
+        for (phase, secs) in &w.phases_s {
+            let _ = writeln!(o, "phase      {phase:<10} {secs:.3} s");
+        }
+        for (kind, n) in &s.engine_figures.events_by_kind {
+            let _ = writeln!(o, "events     {kind:<12} {}", count(*n));
+        }
+    }
+    o
 }

@@ -21,8 +21,8 @@ use super::schema::{Distribution, RvConfig, StepValue};
 
 /// How many rejected draws a truncated normal tolerates before returning 0.
 ///
-/// Validation keeps means positive, so each draw is accepted with probability
-/// >= 1/2 and 64 rejections in a row have probability < 1e-19; the cap only
+/// Validation keeps means positive, so each draw is accepted with probability at
+/// least 1/2 and 64 rejections in a row have probability < 1e-19; the cap only
 /// guarantees termination.
 const MAX_NORMAL_REJECTIONS: u32 = 64;
 
@@ -188,45 +188,78 @@ mod tests {
         let n = N as f64;
         let se_mean = (var / n).sqrt();
         let se_var = ((mu4 - var * var) / n).sqrt();
-        assert!((m - mean).abs() < 5.0 * se_mean, "{rv:?}: mean {m} vs {mean} (se {se_mean})");
-        assert!((v - var).abs() < 5.0 * se_var, "{rv:?}: var {v} vs {var} (se {se_var})");
+        assert!(
+            (m - mean).abs() < 5.0 * se_mean,
+            "{rv:?}: mean {m} vs {mean} (se {se_mean})"
+        );
+        assert!(
+            (v - var).abs() < 5.0 * se_var,
+            "{rv:?}: var {v} vs {var} (se {se_var})"
+        );
     }
 
     #[test]
     fn exponential_has_the_given_mean() {
         // Exp(rate 1/m): variance m^2, fourth central moment 9 m^4.
         let m: f64 = 0.003;
-        check(RvConfig::new(Distribution::Exponential, m), m, m * m, 9.0 * m.powi(4));
+        check(
+            RvConfig::new(Distribution::Exponential, m),
+            m,
+            m * m,
+            9.0 * m.powi(4),
+        );
     }
 
     #[test]
     fn poisson_mean_and_variance_equal_lambda() {
         // Poisson(l): variance l, fourth central moment l (1 + 3 l).
         let l = 20.0;
-        check(RvConfig::new(Distribution::Poisson, l), l, l, l * (1.0 + 3.0 * l));
+        check(
+            RvConfig::new(Distribution::Poisson, l),
+            l,
+            l,
+            l * (1.0 + 3.0 * l),
+        );
     }
 
     #[test]
     fn normal_uses_variance_as_variance() {
         // Mean 100, variance 25: truncation at 0 is 20 sd away, negligible.
-        let rv = RvConfig { mean: 100.0, distribution: Distribution::Normal, variance: Some(25.0) };
+        let rv = RvConfig {
+            mean: 100.0,
+            distribution: Distribution::Normal,
+            variance: Some(25.0),
+        };
         check(rv, 100.0, 25.0, 3.0 * 25.0 * 25.0);
     }
 
     #[test]
     fn normal_variance_defaults_to_mean() {
-        check(RvConfig::new(Distribution::Normal, 400.0), 400.0, 400.0, 3.0 * 400.0 * 400.0);
+        check(
+            RvConfig::new(Distribution::Normal, 400.0),
+            400.0,
+            400.0,
+            3.0 * 400.0 * 400.0,
+        );
     }
 
     #[test]
     fn normal_with_zero_variance_is_constant() {
-        let rv = RvConfig { mean: 5.0, distribution: Distribution::Normal, variance: Some(0.0) };
+        let rv = RvConfig {
+            mean: 5.0,
+            distribution: Distribution::Normal,
+            variance: Some(0.0),
+        };
         assert!(Sampler::new(&rv).unwrap().is_constant());
     }
 
     #[test]
     fn normal_is_truncated_at_zero() {
-        let rv = RvConfig { mean: 1.0, distribution: Distribution::Normal, variance: Some(4.0) };
+        let rv = RvConfig {
+            mean: 1.0,
+            distribution: Distribution::Normal,
+            variance: Some(4.0),
+        };
         let s = Sampler::new(&rv).unwrap();
         let mut rng = Pcg64::seed_from_u64(3);
         assert!((0..100_000).all(|_| s.sample(&mut rng) >= 0.0));
@@ -238,8 +271,13 @@ mod tests {
         // * (w - 1) with w = exp(s2) (standard log-normal kurtosis identity).
         let (m, v) = (0.05_f64, 0.0004_f64);
         let w = (1.0 + v / (m * m)).ln().exp();
-        let mu4 = m.powi(4) * (w - 1.0).powi(2) * (w.powi(4) + 2.0 * w.powi(3) + 3.0 * w.powi(2) - 3.0);
-        let rv = RvConfig { mean: m, distribution: Distribution::LogNormal, variance: Some(v) };
+        let mu4 =
+            m.powi(4) * (w - 1.0).powi(2) * (w.powi(4) + 2.0 * w.powi(3) + 3.0 * w.powi(2) - 3.0);
+        let rv = RvConfig {
+            mean: m,
+            distribution: Distribution::LogNormal,
+            variance: Some(v),
+        };
         check(rv, m, v, mu4);
     }
 
@@ -248,12 +286,21 @@ mod tests {
         // U(a, b): variance (b-a)^2/12, fourth central moment (b-a)^4/80.
         let m = 2.0;
         let w: f64 = 2.0 * m;
-        check(RvConfig::new(Distribution::Uniform, m), m, w * w / 12.0, w.powi(4) / 80.0);
+        check(
+            RvConfig::new(Distribution::Uniform, m),
+            m,
+            w * w / 12.0,
+            w.powi(4) / 80.0,
+        );
     }
 
     #[test]
     fn uniform_with_variance_is_centred() {
-        let rv = RvConfig { mean: 10.0, distribution: Distribution::Uniform, variance: Some(3.0) };
+        let rv = RvConfig {
+            mean: 10.0,
+            distribution: Distribution::Uniform,
+            variance: Some(3.0),
+        };
         let w: f64 = 2.0 * (9.0_f64).sqrt();
         check(rv, 10.0, 3.0, w.powi(4) / 80.0);
     }
@@ -263,7 +310,11 @@ mod tests {
         for rv in [
             RvConfig::new(Distribution::Exponential, -1.0),
             RvConfig::new(Distribution::Poisson, f64::NAN),
-            RvConfig { mean: 1.0, distribution: Distribution::Normal, variance: Some(-1.0) },
+            RvConfig {
+                mean: 1.0,
+                distribution: Distribution::Normal,
+                variance: Some(-1.0),
+            },
             RvConfig::new(Distribution::Uniform, f64::INFINITY),
         ] {
             assert!(Sampler::new(&rv).is_err(), "{rv:?}");

@@ -1,0 +1,148 @@
+//! One Parquet file being written: a hidden temporary name while the run lasts,
+//! the real name only once the writer has closed it.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::{OutputError, RunStatus};
+use crate::metrics::outdir::{partial_path, sync_dir};
+use crate::metrics::record::RunIdentity;
+use crate::metrics::schema;
+
+/// Rows per row group: a few record batches each, so readers (DuckDB, Polars) can
+/// split a large file across threads, while the writer's in-progress row group
+/// (encoded pages held in memory until the group closes) stays a few MB.
+pub const ROW_GROUP_ROWS: usize = 256 * 1024;
+
+/// The writer settings of every output file: zstd, dictionary encoding (the string
+/// columns repeat a handful of ids), chunk-level statistics for predicate pushdown
+/// on time columns, and the run's identity as key-value metadata.
+pub fn writer_properties(id: &RunIdentity) -> WriterProperties {
+    let kv = vec![
+        KeyValue::new(
+            schema::META_ENGINE_VERSION.to_owned(),
+            id.engine_version.clone(),
+        ),
+        KeyValue::new(
+            schema::META_SCENARIO_SHA256.to_owned(),
+            id.scenario_sha256.clone(),
+        ),
+        KeyValue::new(schema::META_SEED.to_owned(), id.seed.to_string()),
+        KeyValue::new(
+            schema::META_REPLICATION.to_owned(),
+            id.replication.to_string(),
+        ),
+    ];
+    WriterProperties::builder()
+        // Level 1: the writer runs on the simulation's thread, and higher levels
+        // buy little on columns that are mostly dictionary keys and floats.
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("asyncflow {}", id.engine_version))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+/// A Parquet file open for writing under its temporary name.
+///
+/// Dropping it without [`ParquetFile::finish`] deletes the temporary file, so an
+/// aborted run leaves nothing that could pass for output.
+pub(crate) struct ParquetFile {
+    writer: Option<ArrowWriter<File>>,
+    partial: PathBuf,
+    path: PathBuf,
+    /// Renamed into place; nothing left to clean up.
+    published: bool,
+}
+
+impl ParquetFile {
+    pub(crate) fn create(
+        path: PathBuf,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self, OutputError> {
+        let partial = partial_path(&path);
+        let file = File::create(&partial).map_err(|e| OutputError::io("create", &partial, e))?;
+        let writer = match ArrowWriter::try_new(file, schema, Some(props)) {
+            Ok(w) => w,
+            Err(source) => {
+                let _ = fs::remove_file(&partial);
+                return Err(OutputError::Parquet {
+                    path: partial,
+                    source,
+                });
+            }
+        };
+        Ok(ParquetFile {
+            writer: Some(writer),
+            partial,
+            path,
+            published: false,
+        })
+    }
+
+    /// The temporary path, for error messages.
+    pub(crate) fn partial(&self) -> &Path {
+        &self.partial
+    }
+
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        writer.write(batch).map_err(|source| OutputError::Parquet {
+            path: self.partial.clone(),
+            source,
+        })
+    }
+
+    /// Close the writer with the run's status in the metadata, fsync, rename into
+    /// place; the final path.
+    pub(crate) fn finish(mut self, status: RunStatus) -> Result<PathBuf, OutputError> {
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(self.path.clone());
+        };
+        writer.append_key_value_metadata(KeyValue::new(
+            schema::META_STATUS.to_owned(),
+            status.as_str().to_owned(),
+        ));
+        let parquet_err = |source| OutputError::Parquet {
+            path: self.partial.clone(),
+            source,
+        };
+        writer.finish().map_err(parquet_err)?;
+        // `finish` flushed the writer's buffer into the file; make it durable
+        // before the rename publishes it.
+        writer
+            .inner()
+            .sync_all()
+            .map_err(|e| OutputError::io("sync", &self.partial, e))?;
+        drop(writer);
+        fs::rename(&self.partial, &self.path)
+            .map_err(|e| OutputError::io("rename into place", &self.path, e))?;
+        self.published = true;
+        sync_dir(&self.path)?;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for ParquetFile {
+    fn drop(&mut self) {
+        // Not published means the run never finished this file (or finishing it
+        // failed): remove the partial file, best effort, as there is no one to
+        // report an error to.
+        if !self.published {
+            drop(self.writer.take());
+            let _ = fs::remove_file(&self.partial);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Injected events: server outages and network spikes, applied at sync points.
+//!
+//! Each window edge (start or end) is a sync point of the run loop; the batch
+//! system [`apply_injections`] applies every edge due at that instant, before any
+//! simulation event of the same instant is dispatched.
+
+use bevy_ecs::prelude::*;
+
+use crate::engine::run::Clock;
+use crate::engine::time::SimTime;
+use crate::metrics::record::{EventRecord, NameId, Phase};
+use crate::engine::output::Output;
+use crate::model::edge::EdgeState;
+use crate::model::load_balancer::LbState;
+use crate::model::server::ServerState;
+use crate::scenario::schema::EventKind;
+
+/// What an injection edge does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Mark a server down (and its load-balancer slots).
+    ServerDown {
+        /// The server.
+        server: Entity,
+    },
+    /// Mark it up again.
+    ServerUp {
+        /// The server.
+        server: Entity,
+    },
+    /// Add `extra` to an edge's latency.
+    SpikeStart {
+        /// The edge.
+        edge: Entity,
+        /// Added latency.
+        extra: SimTime,
+    },
+    /// Remove it.
+    SpikeEnd {
+        /// The edge.
+        edge: Entity,
+        /// Removed latency.
+        extra: SimTime,
+    },
+}
+
+/// One edge of an injected window.
+#[derive(Debug, Clone, Copy)]
+pub struct Injection {
+    /// When it applies.
+    pub at: SimTime,
+    /// What it does.
+    pub action: Action,
+    /// Its record for `events.parquet`.
+    pub record: EventRecord,
+}
+
+/// Which load-balancer slots route to each server.
+#[derive(Debug, Clone, Default)]
+pub struct LbSlots(pub Vec<(Entity, Entity, usize)>);
+
+/// Every injection edge in time order (ties: ends before starts, then declaration
+/// order, so a back-to-back outage ends before the next one starts).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Injections {
+    /// The edges, sorted.
+    pub items: Vec<Injection>,
+    /// Index of the next one to apply.
+    pub next: usize,
+    /// (server, load balancer, slot) for every covered server.
+    pub lb_slots: LbSlots,
+}
+
+impl Injections {
+    /// Build from unsorted edges.
+    pub fn new(mut items: Vec<Injection>, lb_slots: LbSlots) -> Self {
+        items.sort_by_key(|i| (i.at, matches!(i.record.phase, Phase::Start)));
+        Injections {
+            items,
+            next: 0,
+            lb_slots,
+        }
+    }
+
+    /// Time of the next edge to apply.
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.items.get(self.next).map(|i| i.at)
+    }
+
+    /// Build the record for one window edge.
+    pub fn record(at: SimTime, event_id: NameId, target: NameId, kind: EventKind) -> EventRecord {
+        let phase = match kind {
+            EventKind::ServerDown | EventKind::NetworkSpikeStart => Phase::Start,
+            EventKind::ServerUp | EventKind::NetworkSpikeEnd => Phase::End,
+        };
+        EventRecord {
+            t: at,
+            event_id,
+            target,
+            kind,
+            phase,
+        }
+    }
+}
+
+/// Batch system: apply every injection due at the current sync point.
+pub fn apply_injections(
+    clock: Res<Clock>,
+    mut inj: ResMut<Injections>,
+    mut servers: Query<&mut ServerState>,
+    mut lbs: Query<&mut LbState>,
+    mut edges: Query<&mut EdgeState>,
+    mut output: ResMut<Output>,
+) {
+    let now = clock.now;
+    while let Some(&item) = inj.items.get(inj.next) {
+        if item.at > now {
+            break;
+        }
+        inj.next += 1;
+        match item.action {
+            Action::ServerDown { server } | Action::ServerUp { server } => {
+                let up = matches!(item.action, Action::ServerUp { .. });
+                if let Ok(mut st) = servers.get_mut(server) {
+                    st.up = up;
+                }
+                for &(s, lb, slot) in &inj.lb_slots.0 {
+                    if s == server
+                        && let Ok(mut l) = lbs.get_mut(lb)
+                    {
+                        l.up[slot] = up;
+                    }
+                }
+            }
+            Action::SpikeStart { edge, extra } => {
+                if let Ok(mut e) = edges.get_mut(edge) {
+                    e.spike += extra;
+                }
+            }
+            Action::SpikeEnd { edge, extra } => {
+                if let Ok(mut e) = edges.get_mut(edge) {
+                    e.spike = e.spike - extra;
+                }
+            }
+        }
+        output.push_event(&item.record);
+    }
+}

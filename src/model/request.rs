@@ -1,0 +1,126 @@
+//! Requests: one entity each, from generation to completion or drop.
+
+use bevy_ecs::prelude::*;
+
+use crate::engine::dispatch::Ctx;
+use crate::engine::time::SimTime;
+use crate::metrics::record::{NameId, RequestRecord, RequestStatus};
+
+/// Where a request's time is going right now; every instant of its life is in
+/// exactly one phase, so the per-phase totals add up to its latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// In transit on an edge (node hand-offs take no time).
+    Network,
+    /// Queued for RAM at a server.
+    RamWait,
+    /// Queued for a core.
+    CpuWait,
+    /// Running on a core.
+    Cpu,
+    /// In an I/O wait.
+    Io,
+}
+
+/// The request component: identity, route position and time accounting.
+///
+/// Every field is flipped in place; the component set of a request never changes
+/// after spawn, so requests never move between archetypes.
+#[derive(Component, Debug, Clone)]
+pub struct Request {
+    /// Generation order, from 1.
+    pub id: u64,
+    /// Generator name.
+    pub generator: NameId,
+    /// Generation time.
+    pub created: SimTime,
+    /// Server that served it, once it reached one.
+    pub server: Option<NameId>,
+    /// Endpoint index within that server.
+    pub endpoint: u32,
+    /// Endpoint name, once chosen.
+    pub endpoint_name: Option<NameId>,
+    /// Index of the current step in the endpoint's plan.
+    pub step: u32,
+    /// Whether it holds a core.
+    pub holds_core: bool,
+    /// Whether it has been through a server (so the client completes it).
+    pub served: bool,
+    /// MB of RAM it holds.
+    pub ram: f64,
+    /// Duration of the CPU step it waits to run.
+    pub pending_cpu: SimTime,
+    phase: Phase,
+    phase_since: SimTime,
+    /// Accumulated time per phase, indexed by `Phase as usize`.
+    spent: [SimTime; 5],
+}
+
+impl Request {
+    /// A request generated at `now`, entering its first edge.
+    pub fn new(id: u64, generator: NameId, now: SimTime) -> Self {
+        Request {
+            id,
+            generator,
+            created: now,
+            server: None,
+            endpoint: 0,
+            endpoint_name: None,
+            step: 0,
+            holds_core: false,
+            served: false,
+            ram: 0.0,
+            pending_cpu: SimTime::ZERO,
+            phase: Phase::Network,
+            phase_since: now,
+            spent: [SimTime::ZERO; 5],
+        }
+    }
+
+    /// Close the current phase at `now` and open `phase`.
+    #[inline]
+    pub fn enter(&mut self, now: SimTime, phase: Phase) {
+        self.spent[self.phase as usize] += now - self.phase_since;
+        self.phase = phase;
+        self.phase_since = now;
+    }
+
+    /// Time spent in `phase` so far (closed phases only).
+    pub fn spent(&self, phase: Phase) -> SimTime {
+        self.spent[phase as usize]
+    }
+}
+
+/// End a request: account it, hand its record to the sinks, despawn it.
+pub fn finish(
+    world: &mut World,
+    cx: &mut Ctx,
+    req: Entity,
+    status: RequestStatus,
+    dropped_on: Option<NameId>,
+) {
+    let now = cx.now;
+    let Some(mut r) = world.get_mut::<Request>(req) else {
+        return;
+    };
+    r.enter(now, Phase::Network);
+    let record = RequestRecord {
+        request_id: r.id,
+        generator: r.generator,
+        client: cx.client_name,
+        server: r.server,
+        endpoint: r.endpoint_name,
+        status,
+        dropped_on,
+        created: r.created,
+        finished: now,
+        ram_wait: r.spent(Phase::RamWait),
+        cpu_wait: r.spent(Phase::CpuWait),
+        cpu: r.spent(Phase::Cpu),
+        io: r.spent(Phase::Io),
+        network: r.spent(Phase::Network),
+    };
+    world.despawn(req);
+    cx.stats.record(&record);
+    cx.push_request(&record);
+}
