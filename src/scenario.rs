@@ -15,7 +15,7 @@ pub mod locate;
 mod parse;
 pub mod rv;
 pub mod schema;
-mod validate;
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 

@@ -17,6 +17,7 @@ use crate::model::generator::{self, GeneratorConfig, GeneratorState};
 use crate::model::load_balancer::{LbConfig, LbState};
 use crate::model::server::{self, ServerConfig, ServerState};
 use crate::model::edge;
+use crate::model::request::Request;
 
 /// Cached queries for the components handlers touch, so a lookup is an entity
 /// location plus a table read (no type-id lookup per access).
@@ -29,6 +30,8 @@ pub struct Lookups {
     pub lbs: QueryState<(&'static LbConfig, &'static mut LbState)>,
     /// Generators.
     pub generators: QueryState<(&'static GeneratorConfig, &'static mut GeneratorState)>,
+    /// Requests.
+    pub requests: QueryState<&'static mut Request>,
 }
 
 impl Lookups {
@@ -39,6 +42,7 @@ impl Lookups {
             servers: world.query(),
             lbs: world.query(),
             generators: world.query(),
+            requests: world.query(),
         }
     }
 }

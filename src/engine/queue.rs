@@ -1,11 +1,19 @@
 //! The pending-event set: a monotone priority queue keyed by `(time, seq)`.
 //!
-//! `seq` is assigned when an event is scheduled, so events at the same instant run
-//! in the order they were scheduled (FIFO). That order is part of the determinism
-//! contract: it depends only on the scenario and the seed.
+//! `seq` is the scheduling order, so events at the same instant run in the order
+//! they were scheduled (FIFO). That order is part of the determinism contract: it
+//! depends only on the scenario and the seed.
 //!
-//! The structure sits behind [`EventQueue`] so that a faster one can replace the
-//! binary heap, chosen by the `queue` benchmark.
+//! Two structures implement [`Pending`]; [`EventQueue`] uses the one the `queue`
+//! benchmark found faster (see `docs/performance.md`):
+//!
+//! - [`HeapQueue`]: a binary heap on `(time, seq)`, the simple reference;
+//! - [`RadixQueue`]: a radix heap. Event times never go below the time of the
+//!   last popped event (a discrete-event clock is monotone), so each pending event
+//!   can sit in the bucket named by the highest bit in which its time differs
+//!   from that last time: pushing is O(1) and each event is moved between
+//!   buckets at most 64 times over its life. Buckets keep insertion order, which
+//!   gives FIFO among equal times without storing `seq` at all.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -14,6 +22,20 @@ use bevy_ecs::resource::Resource;
 
 use super::event::Event;
 use super::time::SimTime;
+
+/// A monotone pending-event set with FIFO order among equal times.
+pub trait Pending: Default {
+    /// Add `event` at `time`; `time` is never below the last popped time.
+    fn push(&mut self, time: SimTime, event: Event);
+    /// Remove and return the earliest event if its time is strictly below `limit`.
+    fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, Event)>;
+    /// Number of pending events.
+    fn len(&self) -> usize;
+    /// Whether nothing is pending.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A scheduled event with its ordering key.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +66,112 @@ impl Ord for Entry {
     }
 }
 
-/// Pending events in `(time, seq)` order.
-#[derive(Resource, Debug, Default)]
-pub struct EventQueue {
+/// Binary heap on `(time, seq)`.
+#[derive(Debug, Default)]
+pub struct HeapQueue {
     heap: BinaryHeap<Entry>,
     next_seq: u64,
+}
+
+impl Pending for HeapQueue {
+    #[inline]
+    fn push(&mut self, time: SimTime, event: Event) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { time, seq, event });
+    }
+
+    #[inline]
+    fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, Event)> {
+        if self.heap.peek()?.time >= limit {
+            return None;
+        }
+        self.heap.pop().map(|e| (e.time, e.event))
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// Radix heap over nanosecond times (see the module docs).
+#[derive(Debug)]
+pub struct RadixQueue {
+    /// Bucket 0 holds events at exactly `last`; bucket `b >= 1` those whose time
+    /// differs from `last` first at bit `b - 1`.
+    buckets: Vec<Vec<(SimTime, Event)>>,
+    /// Bucket 0 is consumed from the front: index of its next event.
+    head: usize,
+    last: u64,
+    len: usize,
+}
+
+impl Default for RadixQueue {
+    fn default() -> Self {
+        RadixQueue {
+            buckets: (0..=64).map(|_| Vec::new()).collect(),
+            head: 0,
+            last: 0,
+            len: 0,
+        }
+    }
+}
+
+impl RadixQueue {
+    #[inline]
+    fn bucket_of(&self, time: u64) -> usize {
+        (u64::BITS - (time ^ self.last).leading_zeros()) as usize
+    }
+}
+
+impl Pending for RadixQueue {
+    #[inline]
+    fn push(&mut self, time: SimTime, event: Event) {
+        debug_assert!(time.0 >= self.last, "event scheduled before the last popped time");
+        let time = SimTime(time.0.max(self.last));
+        let b = self.bucket_of(time.0);
+        self.buckets[b].push((time, event));
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, Event)> {
+        if self.head == self.buckets[0].len() {
+            self.buckets[0].clear();
+            self.head = 0;
+            // The first non-empty bucket holds the minimum; make it the new
+            // `last` and spread that bucket over the lower ones, in order.
+            let b = (1..self.buckets.len()).find(|&b| !self.buckets[b].is_empty())?;
+            let min = self.buckets[b].iter().map(|(t, _)| t.0).min()?;
+            if min >= limit.0 {
+                return None;
+            }
+            self.last = min;
+            let mut moving = std::mem::take(&mut self.buckets[b]);
+            for &(t, e) in &moving {
+                let nb = self.bucket_of(t.0);
+                self.buckets[nb].push((t, e));
+            }
+            moving.clear();
+            self.buckets[b] = moving;
+        } else if self.last >= limit.0 {
+            return None;
+        }
+        let item = self.buckets[0][self.head];
+        self.head += 1;
+        self.len -= 1;
+        Some(item)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// The engine's pending events: the chosen [`Pending`] structure plus the clock.
+#[derive(Resource, Debug, Default)]
+pub struct EventQueue {
+    pending: RadixQueue,
     now: SimTime,
 }
 
@@ -58,31 +181,19 @@ impl EventQueue {
         Self::default()
     }
 
-    /// Schedule `event` at `time`. Scheduling in the past is a logic error; the
-    /// event is moved to the current time so the clock never runs backwards.
+    /// Schedule `event` at `time` (never before the current time).
     #[inline]
     pub fn schedule(&mut self, time: SimTime, event: Event) {
         debug_assert!(time >= self.now, "event scheduled in the past");
-        let time = time.max(self.now);
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        self.pending.push(time.max(self.now), event);
     }
 
     /// Pop the next event if it is due strictly before `limit`, advancing the clock.
     #[inline]
     pub fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, Event)> {
-        if self.heap.peek()?.time >= limit {
-            return None;
-        }
-        let e = self.heap.pop()?;
-        self.now = e.time;
-        Some((e.time, e.event))
-    }
-
-    /// Time of the next event, if any.
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| e.time)
+        let (t, e) = self.pending.pop_before(limit)?;
+        self.now = t;
+        Some((t, e))
     }
 
     /// Move the clock to `t` (a sync point) without popping anything.
@@ -97,12 +208,12 @@ impl EventQueue {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.pending.len()
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.pending.is_empty()
     }
 }
 
@@ -122,42 +233,92 @@ mod tests {
         }
     }
 
-    #[test]
-    fn equal_times_pop_in_scheduling_order() {
-        let mut q = EventQueue::new();
+    fn equal_times_pop_in_scheduling_order<Q: Pending>() {
+        let mut q = Q::default();
         for tag in 0..5 {
-            q.schedule(SimTime(10), ev(tag));
+            q.push(SimTime(10), ev(tag));
         }
-        q.schedule(SimTime(5), ev(99));
+        q.push(SimTime(5), ev(99));
         let order: Vec<u32> = std::iter::from_fn(|| q.pop_before(SimTime::MAX))
             .map(|(_, e)| e.tag)
             .collect();
         assert_eq!(order, vec![99, 0, 1, 2, 3, 4]);
     }
 
-    #[test]
-    fn pop_before_respects_the_limit() {
-        let mut q = EventQueue::new();
-        q.schedule(SimTime(10), ev(1));
+    fn pop_before_respects_the_limit<Q: Pending>() {
+        let mut q = Q::default();
+        q.push(SimTime(10), ev(1));
         assert!(q.pop_before(SimTime(10)).is_none());
+        assert_eq!(q.len(), 1);
         assert_eq!(q.pop_before(SimTime(11)).map(|(t, _)| t), Some(SimTime(10)));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn heap_orders_equal_times_fifo() {
+        equal_times_pop_in_scheduling_order::<HeapQueue>();
+        pop_before_respects_the_limit::<HeapQueue>();
+    }
+
+    #[test]
+    fn radix_orders_equal_times_fifo() {
+        equal_times_pop_in_scheduling_order::<RadixQueue>();
+        pop_before_respects_the_limit::<RadixQueue>();
+    }
+
+    /// Interleave pushes (each at the current time plus a delay) and pops, as the
+    /// engine does; return the popped (time, tag) sequence.
+    fn simulate<Q: Pending>(ops: &[(bool, u64)], limit_every: usize) -> Vec<(u64, u32)> {
+        let mut q = Q::default();
+        let mut now = 0u64;
+        let mut out = Vec::new();
+        for (i, &(is_push, delay)) in ops.iter().enumerate() {
+            if is_push {
+                q.push(SimTime(now + delay), ev(i as u32));
+            } else {
+                // Sometimes pop with a limit, as the run loop does at sync points.
+                let limit = if i % limit_every == 0 { SimTime(now + 3) } else { SimTime::MAX };
+                if let Some((t, e)) = q.pop_before(limit) {
+                    assert!(t.0 >= now);
+                    now = t.0;
+                    out.push((t.0, e.tag));
+                }
+            }
+        }
+        while let Some((t, e)) = q.pop_before(SimTime::MAX) {
+            out.push((t.0, e.tag));
+        }
+        out
     }
 
     proptest! {
         /// Whatever the insertion order, pops come out sorted by (time, insertion).
         #[test]
         fn pops_are_sorted_by_time_then_insertion(times in prop::collection::vec(0u64..50, 0..300)) {
-            let mut q = EventQueue::new();
-            for (i, &t) in times.iter().enumerate() {
-                q.schedule(SimTime(t), ev(i as u32));
-            }
             let mut expected: Vec<(u64, u32)> =
                 times.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
             expected.sort();
-            let got: Vec<(u64, u32)> = std::iter::from_fn(|| q.pop_before(SimTime::MAX))
-                .map(|(t, e)| (t.0, e.tag))
-                .collect();
-            prop_assert_eq!(got, expected);
+            let mut heap = HeapQueue::default();
+            let mut radix = RadixQueue::default();
+            for (i, &t) in times.iter().enumerate() {
+                heap.push(SimTime(t), ev(i as u32));
+                radix.push(SimTime(t), ev(i as u32));
+            }
+            let drain = |q: &mut dyn FnMut() -> Option<(SimTime, Event)>| {
+                std::iter::from_fn(q).map(|(t, e)| (t.0, e.tag)).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(drain(&mut || heap.pop_before(SimTime::MAX)), expected.clone());
+            prop_assert_eq!(drain(&mut || radix.pop_before(SimTime::MAX)), expected);
+        }
+
+        /// Interleaved pushes and pops: the radix heap pops exactly what the
+        /// binary heap pops, in the same order.
+        #[test]
+        fn radix_matches_heap_when_interleaved(
+            ops in prop::collection::vec((any::<bool>(), prop_oneof![Just(0u64), 0u64..8, 0u64..1_000_000]), 0..400),
+            limit_every in 1usize..7,
+        ) {
+            prop_assert_eq!(simulate::<RadixQueue>(&ops, limit_every), simulate::<HeapQueue>(&ops, limit_every));
         }
     }
 }

@@ -22,6 +22,56 @@ pub const SAMPLES_FILE: &str = "samples.parquet";
 /// Name of the events file in a run directory.
 pub const EVENTS_FILE: &str = "events.parquet";
 
+/// One of the Parquet files of a run directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputFile {
+    /// `requests.parquet`.
+    Requests,
+    /// `samples.parquet`.
+    Samples,
+    /// `events.parquet`.
+    Events,
+}
+
+impl OutputFile {
+    /// All three, in the order [`Sinks::finish`](super::sink::Sinks::finish)
+    /// returns their paths.
+    pub const ALL: [OutputFile; 3] = [
+        OutputFile::Requests,
+        OutputFile::Samples,
+        OutputFile::Events,
+    ];
+
+    /// The file's name in the run directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            OutputFile::Requests => REQUESTS_FILE,
+            OutputFile::Samples => SAMPLES_FILE,
+            OutputFile::Events => EVENTS_FILE,
+        }
+    }
+
+    /// The file's Arrow schema.
+    pub fn schema(self) -> SchemaRef {
+        match self {
+            OutputFile::Requests => requests(),
+            OutputFile::Samples => samples(),
+            OutputFile::Events => events(),
+        }
+    }
+
+    /// Whether the numeric columns repeat enough for Parquet dictionary pages to
+    /// pay. In `requests.parquet` they are almost all distinct (ids, nanosecond
+    /// times), so dictionary pages there would only cost hashing until the writer
+    /// falls back to plain encoding; tick times and gauge values repeat.
+    pub fn numeric_dictionary(self) -> bool {
+        match self {
+            OutputFile::Requests => false,
+            OutputFile::Samples | OutputFile::Events => true,
+        }
+    }
+}
+
 /// Key-value metadata key: engine version (`CARGO_PKG_VERSION`).
 pub const META_ENGINE_VERSION: &str = "asyncflow.engine_version";
 /// Key-value metadata key: SHA-256 (hex) of the scenario source.

@@ -29,7 +29,7 @@ use self::columns::{Columns, EventColumns, RequestColumns, SampleColumns, string
 use self::file::ParquetFile;
 use crate::metrics::outdir::OutDir;
 use crate::metrics::record::{EventRecord, Names, RequestRecord, RunIdentity, SampleRecord};
-use crate::metrics::schema;
+use crate::metrics::schema::OutputFile;
 
 /// Rows buffered before they are written as one record batch.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -200,18 +200,13 @@ impl Sinks {
         names: Arc<Names>,
         id: &RunIdentity,
     ) -> Result<Sinks, OutputError> {
-        let props = writer_properties(id);
         let values = string_values(names.as_slice());
         // On an error below, the tables already opened are dropped and remove
         // their temporary files.
         let requests = selection
             .requests
             .then(|| {
-                let file = ParquetFile::create(
-                    dir.join(schema::REQUESTS_FILE),
-                    schema::requests(),
-                    props.clone(),
-                )?;
+                let file = ParquetFile::create(dir, OutputFile::Requests, id)?;
                 Ok::<_, OutputError>(Table {
                     columns: RequestColumns::new(Arc::clone(&values), BATCH_ROWS),
                     file,
@@ -221,11 +216,7 @@ impl Sinks {
         let samples = selection
             .samples
             .then(|| {
-                let file = ParquetFile::create(
-                    dir.join(schema::SAMPLES_FILE),
-                    schema::samples(),
-                    props.clone(),
-                )?;
+                let file = ParquetFile::create(dir, OutputFile::Samples, id)?;
                 Ok::<_, OutputError>(Table {
                     columns: SampleColumns::new(Arc::clone(&values), BATCH_ROWS),
                     file,
@@ -235,11 +226,7 @@ impl Sinks {
         let events = selection
             .events
             .then(|| {
-                let file = ParquetFile::create(
-                    dir.join(schema::EVENTS_FILE),
-                    schema::events(),
-                    props.clone(),
-                )?;
+                let file = ParquetFile::create(dir, OutputFile::Events, id)?;
                 Ok::<_, OutputError>(Table {
                     columns: EventColumns::new(Arc::clone(&values), EVENT_ROWS),
                     file,
@@ -356,6 +343,13 @@ mod tests {
         let err = "requests,sample".parse::<OutputSelection>().unwrap_err();
         assert!(matches!(&err, OutputError::Selection { given } if given == "sample"));
         assert!(err.to_string().contains("`sample`"), "{err}");
+    }
+
+    // The engine may run on any thread (replications run in parallel).
+    #[test]
+    fn sinks_can_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<Sinks>();
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub struct ClientConfig {
 
 /// A request reached the client: forward it, or complete it if it was served.
 pub fn on_arrive(world: &mut World, cx: &mut Ctx, client: Entity, req: Entity) {
-    let served = world.get::<request::Request>(req).is_some_and(|r| r.served);
+    let served = cx.q.requests.get(world, req).is_ok_and(|r| r.served);
     if served {
         request::finish(world, cx, req, RequestStatus::Completed, None);
     } else if let Some(cfg) = world.get::<ClientConfig>(client) {

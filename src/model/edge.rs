@@ -9,7 +9,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::time::SimTime;
 use crate::metrics::gauge::Gauge;
 use crate::metrics::record::{NameId, RequestStatus};
-use crate::model::request::{self, Phase, Request};
+use crate::model::request::{self, Phase};
 use crate::model::{client, load_balancer, server};
 use crate::scenario::rv::Sampler;
 
@@ -99,7 +99,7 @@ pub fn send(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
     if let Some((lb, slot)) = lb_slot {
         load_balancer::sent_on_slot(world, cx, lb, slot, 1);
     }
-    if let Some(mut r) = world.get_mut::<Request>(req) {
+    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
         r.enter(now, Phase::Network);
     }
 }

@@ -100,7 +100,7 @@ pub fn finish(
     dropped_on: Option<NameId>,
 ) {
     let now = cx.now;
-    let Some(mut r) = world.get_mut::<Request>(req) else {
+    let Ok(mut r) = cx.q.requests.get_mut(world, req) else {
         return;
     };
     r.enter(now, Phase::Network);

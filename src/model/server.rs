@@ -163,7 +163,7 @@ pub fn on_arrive(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
     }
     st.sync_gauges(now, cfg.cores);
     let (name, ep_name) = (cfg.name, plan.name);
-    if let Some(mut r) = world.get_mut::<Request>(req) {
+    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
         r.server = Some(name);
         r.endpoint = ep as u32;
         r.endpoint_name = Some(ep_name);
@@ -181,7 +181,7 @@ pub fn on_arrive(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
 
 /// A CPU step ended: move to the next step, keeping the core.
 pub fn on_cpu_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    if let Some(mut r) = world.get_mut::<Request>(req) {
+    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
         r.step += 1;
     }
     advance(world, cx, server, req);
@@ -194,7 +194,7 @@ pub fn on_io_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) 
         st.io_sleeping -= 1;
         st.sync_gauges(now, cfg.cores);
     }
-    if let Some(mut r) = world.get_mut::<Request>(req) {
+    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
         r.step += 1;
     }
     advance(world, cx, server, req);
@@ -210,7 +210,7 @@ enum Next {
 /// Start the request's current step (or finish the endpoint).
 fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
     let now = cx.now;
-    let Some(r) = world.get::<Request>(req) else {
+    let Ok(r) = cx.q.requests.get(world, req) else {
         return;
     };
     let (ep, step, holds_core) = (r.endpoint as usize, r.step as usize, r.holds_core);
@@ -244,7 +244,7 @@ fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
                 st.ready.push_back(req);
             }
             st.sync_gauges(now, cores);
-            if let Some(mut r) = world.get_mut::<Request>(req) {
+            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
                 if got_core {
                     r.holds_core = true;
                     r.enter(now, Phase::Cpu);
@@ -261,7 +261,7 @@ fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
                 release_core(&mut cx.handover, st, server, now);
             }
             st.sync_gauges(now, cores);
-            if let Some(mut r) = world.get_mut::<Request>(req) {
+            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
                 r.holds_core = false;
                 r.enter(now, Phase::Io);
             }
@@ -294,7 +294,7 @@ fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
             }
             st.sync_gauges(now, cores);
             let name = cfg.name;
-            if let Some(mut r) = world.get_mut::<Request>(req) {
+            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
                 r.holds_core = false;
                 r.ram = 0.0;
                 r.served = true;
@@ -302,7 +302,7 @@ fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
             }
             start_handover(world, cx);
             for (next, need) in admitted {
-                if let Some(mut r) = world.get_mut::<Request>(next) {
+                if let Ok(mut r) = cx.q.requests.get_mut(world, next) {
                     r.ram = need;
                 }
                 cx.to_start.push_back((server, next));
@@ -334,7 +334,7 @@ fn start_handover(world: &mut World, cx: &mut Ctx) {
     let Some((server, next, now)) = cx.handover.take() else {
         return;
     };
-    let Some(mut r) = world.get_mut::<Request>(next) else {
+    let Ok(mut r) = cx.q.requests.get_mut(world, next) else {
         return;
     };
     r.holds_core = true;

@@ -143,7 +143,9 @@ pub fn did_you_mean<'a>(
             let close = jw >= 0.8 || strsim::damerau_levenshtein(name, c) <= max_edits;
             close.then_some((jw, c))
         })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        // Ties go to the alphabetically first candidate, so hints are stable
+        // whatever order the candidates come in.
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)))
         .map(|(_, c)| c)
 }
 

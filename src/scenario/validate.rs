@@ -497,6 +497,7 @@ impl<'a> Validator<'a> {
         }
         for (i, e) in self.m.topology_graph.edges.iter().enumerate() {
             if e.source == lb.id
+                && e.source != e.target
                 && nodes.contains_key(e.target.as_str())
                 && !lb.server_covered.contains(&e.target)
             {

@@ -601,7 +601,11 @@ fn event_targets_exist() {
     let mut m = with_events();
     m.events[1].target_id = "srv-3".into();
     let d = only(m, "events[1].target_id");
-    assert!(d.hint.is_some(), "a close server id is suggested: {d:?}");
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("did you mean `srv-1`?"),
+        "ties go to the first id"
+    );
 }
 
 #[test]

@@ -5,16 +5,17 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::{OutputError, RunStatus};
-use crate::metrics::outdir::{partial_path, sync_dir};
+use crate::metrics::outdir::{OutDir, partial_path, sync_dir};
 use crate::metrics::record::RunIdentity;
-use crate::metrics::schema;
+use crate::metrics::schema::{self, OutputFile};
 
 /// Rows per row group: a few record batches each, so readers (DuckDB, Polars) can
 /// split a large file across threads, while the writer's in-progress row group
@@ -22,9 +23,11 @@ use crate::metrics::schema;
 pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// The writer settings of every output file: zstd, dictionary encoding (the string
-/// columns repeat a handful of ids), chunk-level statistics for predicate pushdown
-/// on time columns, and the run's identity as key-value metadata.
-pub fn writer_properties(id: &RunIdentity) -> WriterProperties {
+/// columns repeat a handful of ids; numeric columns only where
+/// [`OutputFile::numeric_dictionary`] says they repeat), chunk-level statistics
+/// for predicate pushdown on time columns, and the run's identity as key-value
+/// metadata.
+pub fn writer_properties(id: &RunIdentity, file: OutputFile) -> WriterProperties {
     let kv = vec![
         KeyValue::new(
             schema::META_ENGINE_VERSION.to_owned(),
@@ -40,7 +43,16 @@ pub fn writer_properties(id: &RunIdentity) -> WriterProperties {
             id.replication.to_string(),
         ),
     ];
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    if !file.numeric_dictionary() {
+        for field in file.schema().fields() {
+            if !matches!(field.data_type(), DataType::Dictionary(..)) {
+                builder = builder
+                    .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+    }
+    builder
         // Level 1: the writer runs on the simulation's thread, and higher levels
         // buy little on columns that are mostly dictionary keys and floats.
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -66,13 +78,16 @@ pub(crate) struct ParquetFile {
 
 impl ParquetFile {
     pub(crate) fn create(
-        path: PathBuf,
-        schema: SchemaRef,
-        props: WriterProperties,
+        dir: &OutDir,
+        file: OutputFile,
+        id: &RunIdentity,
     ) -> Result<Self, OutputError> {
+        let path = dir.join(file.file_name());
         let partial = partial_path(&path);
-        let file = File::create(&partial).map_err(|e| OutputError::io("create", &partial, e))?;
-        let writer = match ArrowWriter::try_new(file, schema, Some(props)) {
+        let schema: SchemaRef = file.schema();
+        let props = writer_properties(id, file);
+        let out = File::create(&partial).map_err(|e| OutputError::io("create", &partial, e))?;
+        let writer = match ArrowWriter::try_new(out, schema, Some(props)) {
             Ok(w) => w,
             Err(source) => {
                 let _ = fs::remove_file(&partial);
@@ -143,6 +158,60 @@ impl Drop for ParquetFile {
         if !self.published {
             drop(self.writer.take());
             let _ = fs::remove_file(&self.partial);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> RunIdentity {
+        RunIdentity {
+            engine_version: "1.2.3".to_owned(),
+            scenario_sha256: "f".repeat(64),
+            seed: 7,
+            replication: 2,
+        }
+    }
+
+    #[test]
+    fn properties_compress_and_carry_the_identity() {
+        let props = writer_properties(&id(), OutputFile::Samples);
+        let any = ColumnPath::from("t_s");
+        assert_eq!(
+            props.compression(&any),
+            Compression::ZSTD(ZstdLevel::default())
+        );
+        assert!(props.dictionary_enabled(&any));
+        assert_eq!(props.max_row_group_row_count(), Some(ROW_GROUP_ROWS));
+        let kv: Vec<(String, Option<String>)> = props
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect();
+        let get = |k: &str| {
+            kv.iter()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        assert_eq!(get(schema::META_ENGINE_VERSION).as_deref(), Some("1.2.3"));
+        assert_eq!(get(schema::META_SEED).as_deref(), Some("7"));
+        assert_eq!(get(schema::META_REPLICATION).as_deref(), Some("2"));
+        assert_eq!(get(schema::META_SCENARIO_SHA256), Some("f".repeat(64)));
+        // The status is only known at close.
+        assert_eq!(get(schema::META_STATUS), None);
+    }
+
+    #[test]
+    fn requests_use_dictionary_pages_for_strings_only() {
+        let props = writer_properties(&id(), OutputFile::Requests);
+        for col in ["server", "status", "dropped_on"] {
+            assert!(props.dictionary_enabled(&ColumnPath::from(col)), "{col}");
+        }
+        for col in ["request_id", "created_s", "latency_s"] {
+            assert!(!props.dictionary_enabled(&ColumnPath::from(col)), "{col}");
         }
     }
 }

@@ -1,0 +1,123 @@
+//! Every scenario we ship and every valid AsyncFlow scenario runs to its horizon
+//! (cut to HORIZON seconds to keep the suite quick), and its outputs agree with
+//! each other: the summary's counts with `requests.parquet`, each edge's drop
+//! count with the rows dropped on it, and every completed request's time
+//! breakdown with its latency.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use asyncflow::engine::time::SimTime;
+use asyncflow::metrics::sink::OutputSelection;
+use asyncflow::{RunOptions, Scenario};
+
+use crate::support::read_requests;
+
+const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+const COMPAT_VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat/valid");
+/// Longest simulated time per file, seconds.
+const HORIZON: u64 = 20;
+
+fn yml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = entry.expect("directory entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check_runs(path: &Path) {
+    let name = path.display().to_string();
+    let sc = Scenario::load(path).unwrap_or_else(|e| panic!("{name}:\n{e}"));
+    let full = sc.model().sim_settings.total_simulation_time.max(0) as u64;
+    let horizon = full.min(HORIZON);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("run");
+    let res = asyncflow::run(
+        &sc,
+        RunOptions {
+            seed: Some(1),
+            horizon: Some(SimTime::from_secs(horizon)),
+            out_dir: Some(out.clone()),
+            outputs: Some(OutputSelection {
+                requests: true,
+                samples: false,
+                events: false,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let s = &res.summary;
+    assert_eq!(s.run.status, "complete", "{name}");
+    assert_eq!(s.run.simulated_s, horizon as f64, "{name}");
+    let c = &s.results.requests;
+    assert!(c.generated > 0, "{name}: nothing generated");
+    assert!(c.completed > 0, "{name}: nothing completed");
+    assert_eq!(c.completed + c.dropped + c.in_flight_at_horizon, c.generated, "{name}: {c:?}");
+
+    // The file holds exactly the requests that ended, each once.
+    let rows = read_requests(&out.join("requests.parquet"));
+    let ids: BTreeSet<u64> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), rows.len(), "{name}: duplicate request ids");
+    assert!(rows.iter().all(|r| (1..=c.generated).contains(&r.id)), "{name}: id out of range");
+    let completed = rows.iter().filter(|r| r.completed()).count() as u64;
+    assert_eq!(completed, c.completed, "{name}: completed rows");
+    assert_eq!(rows.len() as u64 - completed, c.dropped, "{name}: dropped rows");
+    assert_eq!(s.results.latency.count, c.completed, "{name}");
+
+    // Drops per edge as the summary counts them and as the rows say.
+    let mut dropped_on: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| !r.completed()) {
+        let on = r.dropped_on.as_deref().unwrap_or_else(|| panic!("{name}: drop without place: {r:?}"));
+        *dropped_on.entry(on).or_default() += 1;
+    }
+    for e in &s.results.edges {
+        assert_eq!(e.dropped, dropped_on.remove(e.id.as_str()).unwrap_or(0), "{name}: edge {}", e.id);
+        assert!(e.dropped <= e.sent);
+    }
+    // What is left was dropped at a load balancer with every server down.
+    let lb_ids: Vec<String> = sc.model().topology_graph.nodes.load_balancer.iter().map(|l| l.id.clone()).collect();
+    for on in dropped_on.keys() {
+        assert!(lb_ids.iter().any(|l| l == on), "{name}: dropped on unknown {on}");
+    }
+
+    // Times: within the horizon, and the breakdown adds up (each part is an
+    // integer number of ns written as f64 seconds, so allow a few rounding ulps).
+    let h = horizon as f64;
+    for r in &rows {
+        assert!(r.created <= r.finished && r.finished < h, "{name}: {r:?}");
+        if r.completed() {
+            let parts = r.network + r.ram_wait + r.cpu_wait + r.cpu + r.io;
+            assert!((parts - r.latency).abs() < 1e-8, "{name}: breakdown {parts} vs {r:?}");
+            assert!(r.server.is_some(), "{name}: completed without a server: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn every_shipped_scenario_runs_to_its_horizon() {
+    let files = yml_files(Path::new(SCENARIOS));
+    assert!(files.len() >= 4, "{} scenario files", files.len());
+    for f in files {
+        check_runs(&f);
+    }
+}
+
+#[test]
+fn every_valid_asyncflow_scenario_runs_to_its_horizon() {
+    let files = yml_files(Path::new(COMPAT_VALID));
+    assert!(files.len() >= 3, "{} compat files", files.len());
+    for f in files {
+        check_runs(&f);
+    }
+}
