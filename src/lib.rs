@@ -42,7 +42,9 @@
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod scenario;
+pub mod sweep;
 
 pub use engine::run::{Results, RunError, RunOptions, Summary, run};
 pub use scenario::Scenario;

@@ -13,6 +13,11 @@ replacing `runner.rng` before `run()` makes the whole run reproducible.
 Latencies are those of completed requests only (the peer keeps no record of
 dropped ones); percentiles use numpy's default linear interpolation, like the
 peer's own `ResultsAnalyzer`.
+
+With `--reference-out FILE --seeds 1-20 SCENARIO...` it instead runs every
+scenario once per seed, each in a fresh process, and writes the per-seed
+values and their across-seed mean and standard deviation to FILE (this is how
+tests/data/peer_reference.json is made).
 """
 
 from __future__ import annotations

@@ -14,7 +14,10 @@ use asyncflow::metrics::sink::OutputSelection;
 
 use crate::support::{self, Req, Run, run_dir};
 
-const COMPAT_LB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat/valid/event_inj_lb.yml");
+const COMPAT_LB: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/compat/valid/event_inj_lb.yml"
+);
 
 fn compat_lb() -> String {
     std::fs::read_to_string(COMPAT_LB).unwrap_or_else(|e| panic!("{COMPAT_LB}: {e}"))
@@ -38,7 +41,10 @@ fn summary_without_wall(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("summary.json is JSON");
     let obj = v.as_object_mut().expect("summary.json is an object");
-    assert!(obj.remove("wall").is_some(), "summary.json has no wall section");
+    assert!(
+        obj.remove("wall").is_some(),
+        "summary.json has no wall section"
+    );
     v
 }
 
@@ -47,7 +53,11 @@ fn parquet_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(dir).expect("run directory") {
         let p = entry.expect("directory entry").path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if name.ends_with(".parquet") {
             out.insert(name, std::fs::read(&p).expect("readable file"));
         }
@@ -67,13 +77,23 @@ fn same_seed_gives_byte_identical_outputs() {
     );
     let (pa, pb) = (parquet_files(&da), parquet_files(&db));
     let names: Vec<_> = pa.keys().cloned().collect();
-    assert_eq!(names, ["events.parquet", "requests.parquet", "samples.parquet"]);
+    assert_eq!(
+        names,
+        ["events.parquet", "requests.parquet", "samples.parquet"]
+    );
     assert_eq!(names, pb.keys().cloned().collect::<Vec<_>>());
     for name in &names {
-        assert!(pa[name] == pb[name], "{name} differs between two runs of the same seed");
+        assert!(
+            pa[name] == pb[name],
+            "{name} differs between two runs of the same seed"
+        );
     }
     // Not vacuous: the run did something.
-    assert!(a.summary.results.requests.completed > 5000, "{:?}", a.summary.results.requests);
+    assert!(
+        a.summary.results.requests.completed > 5000,
+        "{:?}",
+        a.summary.results.requests
+    );
     assert_eq!(a.summary.results, b.summary.results);
 }
 
@@ -88,8 +108,15 @@ fn different_seeds_or_replications_give_different_results() {
         );
         assert_ne!(base.summary.results.latency, other.summary.results.latency);
         let (x, y) = (&base.requests, &other.requests);
-        let same_created = x.iter().zip(y).filter(|(p, q)| p.created == q.created).count();
-        assert!(same_created < 10, "seed {seed} rep {rep}: {same_created} identical creation times");
+        let same_created = x
+            .iter()
+            .zip(y)
+            .filter(|(p, q)| p.created == q.created)
+            .count();
+        assert!(
+            same_created < 10,
+            "seed {seed} rep {rep}: {same_created} identical creation times"
+        );
     }
 }
 
@@ -171,8 +198,15 @@ fn a_new_server_behind_the_load_balancer_leaves_arrivals_unchanged() {
     - { id: z-cli, source: srv-z, target: cli, latency: { mean: 0.002, distribution: exponential } }\n",
     );
     let (a, b) = (support::run(&base, 22, 0), support::run(&extra, 22, 0));
-    assert_eq!(a.summary.results.requests.generated, b.summary.results.requests.generated);
-    let by_id = |rows: &[Req]| rows.iter().map(|r| (r.id, r.created)).collect::<BTreeMap<_, _>>();
+    assert_eq!(
+        a.summary.results.requests.generated,
+        b.summary.results.requests.generated
+    );
+    let by_id = |rows: &[Req]| {
+        rows.iter()
+            .map(|r| (r.id, r.created))
+            .collect::<BTreeMap<_, _>>()
+    };
     let (ca, cb) = (by_id(&a.requests), by_id(&b.requests));
     let mut common = 0;
     for (id, t) in &ca {
@@ -181,7 +215,11 @@ fn a_new_server_behind_the_load_balancer_leaves_arrivals_unchanged() {
             common += 1;
         }
     }
-    assert!(common + 50 > ca.len() && ca.len() > 4000, "{common} of {}", ca.len());
+    assert!(
+        common + 50 > ca.len() && ca.len() > 4000,
+        "{common} of {}",
+        ca.len()
+    );
     // Requests lost before the load balancer are the same ones (their edges'
     // streams are untouched); after it the routing differs, so latencies do.
     let front = |rows: &[Req]| {

@@ -14,7 +14,14 @@ const E_CL: i64 = 2_000_000;
 /// Generator, client and load balancer in front of srv-a and srv-b (I/O-only
 /// endpoints, so the servers never queue), with the given LB → server and
 /// other-edge settings and optional extra YAML (events).
-fn scenario(rate: f64, algorithm: &str, lb_a: &str, lb_b: &str, front_dropout: f64, extra: &str) -> String {
+fn scenario(
+    rate: f64,
+    algorithm: &str,
+    lb_a: &str,
+    lb_b: &str,
+    front_dropout: f64,
+    extra: &str,
+) -> String {
     let srv = |id: &str| {
         format!(
             "      - id: {id}
@@ -92,8 +99,14 @@ fn round_robin_alternates_exactly_among_requests_that_reach_it() {
     let slots: Vec<usize> = rows.iter().filter_map(slot).collect();
     assert!(slots.len() > 2000, "{} routed", slots.len());
     let lost_before = rows.len() - slots.len();
-    let lost_after = rows.iter().filter(|r| matches!(r.dropped_on.as_deref(), Some("lb-a" | "lb-b"))).count();
-    assert!(lost_before > 50 && lost_after > 50, "dropout not exercised: {lost_before} / {lost_after}");
+    let lost_after = rows
+        .iter()
+        .filter(|r| matches!(r.dropped_on.as_deref(), Some("lb-a" | "lb-b")))
+        .count();
+    assert!(
+        lost_before > 50 && lost_after > 50,
+        "dropout not exercised: {lost_before} / {lost_after}"
+    );
     for (k, &s) in slots.iter().enumerate() {
         assert_eq!(s, k % 2, "routing decision {k} went to slot {s}");
     }
@@ -102,7 +115,11 @@ fn round_robin_alternates_exactly_among_requests_that_reach_it() {
 /// Replay least connection: per slot, the LB → server transit end times of the
 /// requests it sent; a request arriving at t picks the up slot with the fewest
 /// transits still running at t (ties: srv-a).
-fn replay_least_connection(rows: &[Req], lat: [i64; 2], up: impl Fn(usize, i64) -> bool) -> Vec<usize> {
+fn replay_least_connection(
+    rows: &[Req],
+    lat: [i64; 2],
+    up: impl Fn(usize, i64) -> bool,
+) -> Vec<usize> {
     let mut ends: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
     let mut out = Vec::new();
     for r in rows {
@@ -168,9 +185,18 @@ fn a_down_server_receives_nothing_in_its_window() {
                 _ => {}
             }
         }
-        assert_eq!(a_in, 0, "{algorithm}: {a_in} requests routed to srv-a while it was down");
-        assert!(b_in > 800, "{algorithm}: only {b_in} requests in the window");
-        assert!(a_out > 100, "{algorithm}: srv-a got nothing outside the window");
+        assert_eq!(
+            a_in, 0,
+            "{algorithm}: {a_in} requests routed to srv-a while it was down"
+        );
+        assert!(
+            b_in > 800,
+            "{algorithm}: only {b_in} requests in the window"
+        );
+        assert!(
+            a_out > 100,
+            "{algorithm}: srv-a got nothing outside the window"
+        );
         if algorithm == "least_connection" {
             let rows = known_prefix(rows);
             let expect = replay_least_connection(rows, [1_000_000, 1_000_000], |s, t| {

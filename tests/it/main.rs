@@ -10,3 +10,4 @@ mod load_balancer;
 mod determinism;
 mod scenarios_run;
 mod peer;
+mod outputs;

@@ -41,11 +41,19 @@ fn window_mean_wait(run: &Run, expect_cpu: Option<f64>) -> f64 {
         .iter()
         .filter(|r| r.created >= lo && r.created < hi)
         .collect();
-    assert!(rows.len() > 1000, "only {} requests in the window", rows.len());
+    assert!(
+        rows.len() > 1000,
+        "only {} requests in the window",
+        rows.len()
+    );
     // Ids are dense in generation order: every request created in the window is
     // in the file (nothing is dropped, nothing is still in flight).
     let (first, last) = (rows[0].id, rows[rows.len() - 1].id);
-    assert_eq!(last - first + 1, rows.len() as u64, "requests missing from the window");
+    assert_eq!(
+        last - first + 1,
+        rows.len() as u64,
+        "requests missing from the window"
+    );
     for r in &rows {
         assert!(r.completed(), "request {} not completed: {r:?}", r.id);
         // Three 1 ms edges, no RAM wait, no I/O.
@@ -56,7 +64,10 @@ fn window_mean_wait(run: &Run, expect_cpu: Option<f64>) -> f64 {
             assert!((r.cpu - s).abs() < 1e-9, "cpu {r:?}");
         }
         let parts = r.network + r.cpu_wait + r.cpu;
-        assert!((r.latency - parts).abs() < 1e-8, "breakdown does not add up: {r:?}");
+        assert!(
+            (r.latency - parts).abs() < 1e-8,
+            "breakdown does not add up: {r:?}"
+        );
     }
     rows.iter().map(|r| r.cpu_wait).sum::<f64>() / rows.len() as f64
 }
@@ -121,7 +132,9 @@ fn mm1_at_rho_eight_tenths_matches_closed_form() {
         lambda,
         1,
         1024,
-        &["{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.01, distribution: exponential } } }"],
+        &[
+            "{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.01, distribution: exponential } } }",
+        ],
         HORIZON,
     );
     check_wait("M/M/1 rho=0.8", &yaml, None, (lambda / mu) / (mu - lambda));
@@ -160,7 +173,9 @@ fn mmc_with_four_cores_at_rho_eight_tenths_matches_erlang_c() {
         lambda,
         c,
         1024,
-        &["{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.02, distribution: exponential } } }"],
+        &[
+            "{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.02, distribution: exponential } } }",
+        ],
         HORIZON,
     );
     check_wait("M/M/4 rho=0.8", &yaml, None, erlang_c_wait(lambda, mu, c));
@@ -189,7 +204,10 @@ fn io_only_endpoint_is_an_infinite_server() {
     assert_eq!(done.len() as u64, lat.count);
     for r in done {
         assert!((r.latency - expect).abs() < 1e-9, "{r:?}");
-        assert!((r.io - d).abs() < 1e-9 && r.cpu == 0.0 && r.cpu_wait == 0.0, "{r:?}");
+        assert!(
+            (r.io - d).abs() < 1e-9 && r.cpu == 0.0 && r.cpu_wait == 0.0,
+            "{r:?}"
+        );
     }
     // M/D/inf: the number in I/O is Poisson with mean lambda d (Little). Its time
     // average over T has variance (2/T) * integral of the autocovariance
@@ -217,7 +235,9 @@ fn littles_law_links_the_ready_queue_gauge_and_the_waits() {
         lambda,
         2,
         1024,
-        &["{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.01, distribution: exponential } } }"],
+        &[
+            "{ kind: initial_parsing, step_operation: { cpu_time: { mean: 0.01, distribution: exponential } } }",
+        ],
         horizon,
     );
     let t = horizon as f64;
@@ -242,7 +262,10 @@ fn littles_law_links_the_ready_queue_gauge_and_the_waits() {
         }
         let generated = run.summary.results.requests.generated;
         unfinished_bound += (generated + 1 - next_id) as f64 * (t - prev_created);
-        assert!(area >= recorded - 1e-6, "rep {rep}: area {area} < sum of waits {recorded}");
+        assert!(
+            area >= recorded - 1e-6,
+            "rep {rep}: area {area} < sum of waits {recorded}"
+        );
         assert!(
             area <= recorded + unfinished_bound + 1e-6,
             "rep {rep}: area {area} > sum of waits {recorded} + bound {unfinished_bound}"
@@ -250,11 +273,20 @@ fn littles_law_links_the_ready_queue_gauge_and_the_waits() {
         // L = lambda W with the nominal rate: the two sides differ by
         // (N/T - lambda) W plus the unfinished part, both mean-zero to O(1/T).
         let n = run.requests.iter().filter(|r| r.completed()).count() as f64;
-        let w = run.requests.iter().filter(|r| r.completed()).map(|r| r.cpu_wait).sum::<f64>() / n;
+        let w = run
+            .requests
+            .iter()
+            .filter(|r| r.completed())
+            .map(|r| r.cpu_wait)
+            .sum::<f64>()
+            / n;
         diffs.push(srv.ready_queue_mean - lambda * w);
     }
     let (m, sd) = mean_sd(&diffs);
     let se = sd / (R as f64).sqrt();
     eprintln!("Little: mean(L - lambda W) = {m:.6} (SE {se:.6})");
-    assert!(m.abs() < Z * se, "L - lambda W = {m} (SE {se}, diffs {diffs:?})");
+    assert!(
+        m.abs() < Z * se,
+        "L - lambda W = {m} (SE {se}, diffs {diffs:?})"
+    );
 }

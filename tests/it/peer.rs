@@ -18,17 +18,23 @@ use asyncflow::{RunOptions, Scenario};
 
 use crate::support::mean_sd;
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/peer_reference.json");
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/peer_reference.json"
+);
 const COMPAT_VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat/valid");
 /// Our runs per file.
-const SEEDS: u64 = 5;
+const SEEDS: u64 = 20;
 /// Standard errors allowed.
 const Z: f64 = 4.0;
 
 /// Across-seed mean and sd of one statistic in the reference.
 fn peer_stat(scenario: &serde_json::Value, key: &str) -> (f64, f64, f64) {
     let s = &scenario["across_seeds"][key];
-    let get = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("reference: across_seeds.{key}.{k}"));
+    let get = |k: &str| {
+        s[k].as_f64()
+            .unwrap_or_else(|| panic!("reference: across_seeds.{key}.{k}"))
+    };
     (get("mean"), get("sd"), get("n"))
 }
 
@@ -38,8 +44,11 @@ fn mean_and_p95_latency_agree_with_asyncflow() {
         eprintln!("SKIPPED: {REFERENCE} is absent (written by tools/run_peer.py)");
         return;
     };
-    let reference: serde_json::Value = serde_json::from_str(&text).expect("peer_reference.json is JSON");
-    let scenarios = reference["scenarios"].as_object().expect("reference has scenarios");
+    let reference: serde_json::Value =
+        serde_json::from_str(&text).expect("peer_reference.json is JSON");
+    let scenarios = reference["scenarios"]
+        .as_object()
+        .expect("reference has scenarios");
     assert!(!scenarios.is_empty());
     let mut failures = Vec::new();
     for (file, peer) in scenarios {
@@ -62,7 +71,11 @@ fn mean_and_p95_latency_agree_with_asyncflow() {
             let (m, sd) = mean_sd(ours);
             let (pm, psd, pn) = peer_stat(peer, key);
             let se = ((sd * sd) / SEEDS as f64 + (psd * psd) / pn).sqrt();
-            let q = if quantile { QUANTILE_RELATIVE_ERROR * pm } else { 0.0 };
+            let q = if quantile {
+                QUANTILE_RELATIVE_ERROR * pm
+            } else {
+                0.0
+            };
             let tol = Z * se + q;
             let line = format!(
                 "{file} {key}: ours {m:.6} (sd {sd:.2e}, n {SEEDS}), AsyncFlow {pm:.6} (sd {psd:.2e}, n {pn}); |diff| {:.2e}, tolerance {tol:.2e}",
@@ -74,5 +87,9 @@ fn mean_and_p95_latency_agree_with_asyncflow() {
             }
         }
     }
-    assert!(failures.is_empty(), "disagreements with AsyncFlow:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreements with AsyncFlow:\n{}",
+        failures.join("\n")
+    );
 }

@@ -48,12 +48,23 @@ pub struct Run {
 
 /// Parse a scenario, panicking with the diagnostic if it is invalid.
 pub fn scenario(yaml: &str) -> Scenario {
-    Scenario::from_yaml_str(yaml, None).unwrap_or_else(|e| panic!("invalid test scenario:\n{e}\n{yaml}"))
+    Scenario::from_yaml_str(yaml, None)
+        .unwrap_or_else(|e| panic!("invalid test scenario:\n{e}\n{yaml}"))
 }
 
 /// Run `yaml` with `seed` and `replication`, writing only `requests.parquet`.
 pub fn run(yaml: &str, seed: u64, replication: u64) -> Run {
-    run_with(yaml, seed, replication, None, OutputSelection { requests: true, samples: false, events: false })
+    run_with(
+        yaml,
+        seed,
+        replication,
+        None,
+        OutputSelection {
+            requests: true,
+            samples: false,
+            events: false,
+        },
+    )
 }
 
 /// Run with every option a test may need.
@@ -79,8 +90,16 @@ pub fn run_with(
         },
     )
     .unwrap_or_else(|e| panic!("run failed: {e}"));
-    let requests = if outputs.requests { read_requests(&out.join("requests.parquet")) } else { Vec::new() };
-    Run { summary: res.summary, requests, dir }
+    let requests = if outputs.requests {
+        read_requests(&out.join("requests.parquet"))
+    } else {
+        Vec::new()
+    };
+    Run {
+        summary: res.summary,
+        requests,
+        dir,
+    }
 }
 
 /// The run directory inside a [`Run`]'s temporary directory.
@@ -99,12 +118,16 @@ fn batches(path: &Path) -> Vec<RecordBatch> {
 }
 
 fn f64s(b: &RecordBatch, name: &str) -> Vec<f64> {
-    let c = b.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    let c = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"));
     c.as_primitive::<Float64Type>().values().to_vec()
 }
 
 fn strs(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
-    let c = b.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    let c = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"));
     let d = c.as_dictionary::<UInt32Type>();
     let values = d.values().as_string::<i32>();
     (0..d.len())
@@ -190,7 +213,10 @@ pub fn constant(secs: f64) -> String {
 /// and no dropout: a Poisson stream of `rate` requests per second into a server
 /// with `cores` cores running `steps` (YAML flow list items, one per line).
 pub fn single_server(rate: f64, cores: u32, ram_mb: u32, steps: &[&str], horizon: u64) -> String {
-    let steps: String = steps.iter().map(|s| format!("              - {s}\n")).collect();
+    let steps: String = steps
+        .iter()
+        .map(|s| format!("              - {s}\n"))
+        .collect();
     let e = constant(0.001);
     // 60 users at `rate` requests per second each minute: U * rpm / 60 = rate.
     format!(

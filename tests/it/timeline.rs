@@ -41,7 +41,10 @@ const SMALL_MB: u32 = 128;
 const BIG_MB: u32 = 256;
 
 fn secs(ns: i64) -> String {
-    format!("{{ mean: {}, distribution: normal, variance: 0 }}", ns as f64 / 1e9)
+    format!(
+        "{{ mean: {}, distribution: normal, variance: 0 }}",
+        ns as f64 / 1e9
+    )
 }
 
 fn server_yaml(id: &str) -> String {
@@ -249,7 +252,13 @@ impl Server {
             match ev {
                 Ev::Arrive => {
                     let need = needs[&r];
-                    self.reqs.insert(r, ReqState { need, ..ReqState::default() });
+                    self.reqs.insert(
+                        r,
+                        ReqState {
+                            need,
+                            ..ReqState::default()
+                        },
+                    );
                     let fits = self.ram_used + need <= RAM_MB;
                     if self.ram_queue.is_empty() && fits {
                         self.ram_used += need;
@@ -274,7 +283,11 @@ impl Server {
 
 /// Expected outcome of each request (index, arrival instant at `server`, RAM
 /// need); returns what the run went through.
-fn expect_server(server: usize, arrivals: &[(usize, i64, u32)], out: &mut HashMap<usize, Expect>) -> Seen {
+fn expect_server(
+    server: usize,
+    arrivals: &[(usize, i64, u32)],
+    out: &mut HashMap<usize, Expect>,
+) -> Seen {
     let (reqs, seen) = Server::new(1).run(arrivals);
     for (r, s) in reqs {
         let leave = s.leave.expect("every request leaves the reference server");
@@ -322,7 +335,13 @@ fn known_prefix(rows: &[Req]) -> (Vec<(i64, u32)>, i64) {
 /// Compare every request of the prefix that left its server before `cutoff`
 /// (so no unknown request could have touched it) with the model, exactly.
 /// Returns how many were compared.
-fn compare(rows: &[Req], expect: &HashMap<usize, Expect>, names: &[&str], network: i64, cutoff: i64) -> usize {
+fn compare(
+    rows: &[Req],
+    expect: &HashMap<usize, Expect>,
+    names: &[&str],
+    network: i64,
+    cutoff: i64,
+) -> usize {
     let mut compared = 0;
     for (i, r) in rows.iter().enumerate() {
         let Some(&e) = expect.get(&i) else {
@@ -371,19 +390,38 @@ sim_settings:
     let run = support::run(&yaml, 99, 0);
     let rows = &run.requests;
     let (known, cutoff) = known_prefix(rows);
-    let arrivals: Vec<(usize, i64, u32)> =
-        known.iter().enumerate().map(|(i, &(c, need))| (i, c + E_GC + E_CS, need)).collect();
+    let arrivals: Vec<(usize, i64, u32)> = known
+        .iter()
+        .enumerate()
+        .map(|(i, &(c, need))| (i, c + E_GC + E_CS, need))
+        .collect();
     let mut expect = HashMap::new();
     let seen = expect_server(0, &arrivals, &mut expect);
     let compared = compare(rows, &expect, &["srv"], E_GC + E_CS + E_SC, cutoff);
-    assert!(compared + 10 > rows.len(), "compared only {compared} of {} requests", rows.len());
+    assert!(
+        compared + 10 > rows.len(),
+        "compared only {compared} of {} requests",
+        rows.len()
+    );
     // The run must exercise what the test is about.
     assert!(rows.len() > 500, "{} requests", rows.len());
-    assert!(rows.iter().any(|r| r.ram_wait > 0.0), "no request waited for RAM");
-    assert!(rows.iter().any(|r| r.cpu_wait > 0.0), "no request waited for a core");
-    assert!(seen.blocked_behind_head > 0, "no head-of-line blocking: {seen:?}");
+    assert!(
+        rows.iter().any(|r| r.ram_wait > 0.0),
+        "no request waited for RAM"
+    );
+    assert!(
+        rows.iter().any(|r| r.cpu_wait > 0.0),
+        "no request waited for a core"
+    );
+    assert!(
+        seen.blocked_behind_head > 0,
+        "no head-of-line blocking: {seen:?}"
+    );
     assert!(seen.io_handovers > 0, "no core hand-over on I/O: {seen:?}");
-    assert!(seen.max_ready >= 2, "the ready queue never held two: {seen:?}");
+    assert!(
+        seen.max_ready >= 2,
+        "the ready queue never held two: {seen:?}"
+    );
 }
 
 #[test]
@@ -392,7 +430,10 @@ fn load_balanced_timeline_with_outages_matches_the_reference_model_exactly() {
     // [7, 9). An outage takes effect before any event at its instant, so a request
     // reaching the load balancer at t is routed around a server down at t.
     let horizon = 12u64;
-    let outages = [(3_000_000_000i64, 6_000_000_000i64), (7_000_000_000, 9_000_000_000)];
+    let outages = [
+        (3_000_000_000i64, 6_000_000_000i64),
+        (7_000_000_000, 9_000_000_000),
+    ];
     let yaml = format!(
         "{gen}topology_graph:
   nodes:
@@ -448,11 +489,18 @@ events:
     let mut expect = HashMap::new();
     for (s, arrivals) in per_server.iter().enumerate() {
         let seen = expect_server(s, arrivals, &mut expect);
-        assert!(seen.blocked_behind_head > 0 && seen.io_handovers > 0, "server {s}: {seen:?}");
+        assert!(
+            seen.blocked_behind_head > 0 && seen.io_handovers > 0,
+            "server {s}: {seen:?}"
+        );
     }
     let names = ["srv-a", "srv-b"];
     let compared = compare(rows, &expect, &names, E_GC + E_CS + E_LS + E_SC, cutoff);
-    assert!(compared + 10 > rows.len(), "compared only {compared} of {} requests", rows.len());
+    assert!(
+        compared + 10 > rows.len(),
+        "compared only {compared} of {} requests",
+        rows.len()
+    );
     // Spelled out: nothing routed to a server while it was down, and each outage
     // saw traffic (so the check above covered it).
     for (s, (from, to)) in outages.iter().enumerate() {
@@ -462,11 +510,57 @@ events:
             .filter(|(_, t)| (*from..*to).contains(*t))
             .map(|(r, _)| r)
             .collect();
-        assert!(during.len() > 100, "only {} requests during outage {s}", during.len());
+        assert!(
+            during.len() > 100,
+            "only {} requests during outage {s}",
+            during.len()
+        );
         for r in during {
-            assert_ne!(r.server.as_deref(), Some(names[s]), "routed to a down server: {r:?}");
+            assert_ne!(
+                r.server.as_deref(),
+                Some(names[s]),
+                "routed to a down server: {r:?}"
+            );
         }
     }
-    assert!(rows.iter().any(|r| r.ram_wait > 0.0), "no request waited for RAM");
-    assert!(rows.iter().any(|r| r.cpu_wait > 0.0), "no request waited for a core");
+    assert!(
+        rows.iter().any(|r| r.ram_wait > 0.0),
+        "no request waited for RAM"
+    );
+    assert!(
+        rows.iter().any(|r| r.cpu_wait > 0.0),
+        "no request waited for a core"
+    );
+}
+
+#[test]
+fn reference_model_reproduces_a_hand_computed_timeline() {
+    // The model itself, on three requests worked out by hand (ns; RAM 384 MB):
+    //   r0 /big   arrives 0:         admitted (256 MB), CPU1 0 -> 3_001_700,
+    //                                I/O -> 10_015_000, CPU2 -> 12_324_100, leaves.
+    //   r1 /big   arrives 1_000_000: 256 + 256 > 384, waits for RAM.
+    //   r2 /small arrives 2_000_000: would fit (256 + 128), but waits behind r1
+    //                                (head of line).
+    //   12_324_100: r0 frees 256 MB; r1 then r2 are admitted (384 MB). r1 takes
+    //               the free core (CPU1 -> 15_325_800); r2 joins the ready queue.
+    //   15_325_800: r1 goes to I/O (-> 22_339_100) and hands the core to r2
+    //               (CPU1 -> 18_327_500; I/O -> 25_340_800).
+    //   22_339_100: r1's CPU2 -> 24_648_200, leaves.
+    //   25_340_800: r2's CPU2 -> 27_649_900, leaves.
+    let arrivals = [
+        (0, 0, BIG_MB),
+        (1, 1_000_000, BIG_MB),
+        (2, 2_000_000, SMALL_MB),
+    ];
+    let (reqs, seen) = Server::new(1).run(&arrivals);
+    let got = |r: usize| {
+        let s = reqs[&r];
+        (s.leave, s.ram_wait, s.cpu_wait, s.cpu, s.io)
+    };
+    let cpu = CPU1 + CPU2;
+    assert_eq!(got(0), (Some(12_324_100), 0, 0, cpu, IO));
+    assert_eq!(got(1), (Some(24_648_200), 11_324_100, 0, cpu, IO));
+    assert_eq!(got(2), (Some(27_649_900), 10_324_100, 3_001_700, cpu, IO));
+    assert_eq!(seen.blocked_behind_head, 1);
+    assert_eq!(seen.io_handovers, 1);
 }

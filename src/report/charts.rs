@@ -1,0 +1,456 @@
+//! The charts, drawn once for any plotters backend: the bitmap one for
+//! `dashboard.png`, the SVG one for `report.html`.
+//!
+//! Text is laid out with the embedded DejaVu Sans (see `docs/decisions.md`,
+//! "Report font"), so rendering needs no system font and gives the same pixels
+//! on every machine.
+
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::data::{EventKindShown, EventWindow, Line, RunData, SERVER_METRICS, ServerSeries};
+
+/// DejaVu Sans (Bitstream Vera licence, `src/report/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+/// The family name charts ask for; SVG text names it too, so a browser falls
+/// back to its own sans-serif.
+pub(crate) const FAMILY: &str = "sans-serif";
+
+/// Register the embedded font once; false if it could not be parsed.
+pub(crate) fn font_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok()
+            && plotters::style::register_font(FAMILY, FontStyle::Bold, FONT).is_ok()
+    })
+}
+
+/// Main line colour (a muted blue).
+pub(crate) const INK: RGBColor = RGBColor(46, 94, 150);
+const TEXT: RGBColor = RGBColor(40, 44, 52);
+const MUTED: RGBColor = RGBColor(110, 116, 126);
+const GRID: RGBColor = RGBColor(234, 236, 240);
+const AXIS: RGBColor = RGBColor(160, 166, 176);
+const DROPS: RGBColor = RGBColor(196, 62, 48);
+const OUTAGE: RGBColor = RGBColor(214, 69, 65);
+const SPIKE: RGBColor = RGBColor(230, 145, 30);
+/// Colours of the latency markers: mean, p50, p95, p99.
+const MARKERS: [RGBColor; 4] = [
+    RGBColor(90, 90, 90),
+    RGBColor(38, 140, 110),
+    RGBColor(220, 130, 20),
+    RGBColor(196, 50, 50),
+];
+
+/// Width of `dashboard.png`, pixels.
+pub const PNG_WIDTH: u32 = 1600;
+/// Height of the header band of `dashboard.png`.
+pub const HEADER_H: u32 = 76;
+/// Height of the latency/throughput row.
+pub const TOP_ROW_H: u32 = 400;
+/// Height of one server's row.
+pub const SERVER_ROW_H: u32 = 260;
+
+/// Size of `dashboard.png` for a run whose dashboard shows `servers` server rows
+/// (at least one row is drawn, to say why it is empty when it is).
+pub fn png_size(servers: usize) -> (u32, u32) {
+    let rows = servers.max(1) as u32;
+    (PNG_WIDTH, HEADER_H + TOP_ROW_H + SERVER_ROW_H * rows)
+}
+
+type Area<DB> = DrawingArea<DB, Shift>;
+type Res = Result<(), String>;
+
+trait Msg<T> {
+    fn msg(self) -> Result<T, String>;
+}
+
+impl<T, E: std::fmt::Display> Msg<T> for Result<T, E> {
+    fn msg(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&TEXT)
+}
+
+fn muted(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&MUTED)
+}
+
+/// `1234567` → `1.2M`, for axis labels.
+fn short(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 10.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// A latency in the unit that reads best.
+pub(crate) fn latency_label(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 0.1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
+
+/// The whole dashboard on one drawing area of [`png_size`].
+pub(crate) fn dashboard<DB: DrawingBackend>(root: &Area<DB>, data: &RunData) -> Res {
+    root.fill(&WHITE).msg()?;
+    let (header, rest) = root.split_vertically(HEADER_H);
+    draw_header(&header, data)?;
+    let (top, servers) = rest.split_vertically(TOP_ROW_H);
+    let (left, right) = top.split_horizontally(PNG_WIDTH / 2);
+    latency(&left, data)?;
+    throughput(&right, data)?;
+    server_rows(&servers, data)
+}
+
+fn draw_header<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
+    let s = &data.summary;
+    let r = &s.results;
+    let title = format!(
+        "asyncflow {}  ·  {}  ·  seed {}  ·  {:.0} s simulated  ·  {}",
+        s.engine.version,
+        s.scenario.path.as_deref().unwrap_or("(scenario built in code)"),
+        s.run.seed,
+        s.run.simulated_s,
+        s.run.status
+    );
+    let figures = format!(
+        "{} requests completed, {} dropped  ·  latency mean {}, p99 {}  ·  throughput mean {:.1} rps",
+        super::count(r.requests.completed),
+        super::count(r.requests.dropped),
+        latency_label(r.latency.mean_s),
+        latency_label(r.latency.p99_s),
+        r.throughput.mean_rps
+    );
+    area.draw_text(&title, &font(22), (24, 14)).msg()?;
+    area.draw_text(&figures, &muted(17), (24, 46)).msg()?;
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&PathElement::new(
+        vec![(24, h as i32 - 2), (w as i32 - 24, h as i32 - 2)],
+        GRID.stroke_width(2),
+    ))
+    .msg()
+}
+
+/// A panel that has nothing to plot: its title and why.
+pub(crate) fn message<DB: DrawingBackend>(area: &Area<DB>, title: &str, why: &str) -> Res {
+    let (w, h) = area.dim_in_pixel();
+    area.draw_text(title, &font(17), (16, 12)).msg()?;
+    let style = muted(15).pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw_text(why, &style, (w as i32 / 2, h as i32 / 2))
+        .msg()?;
+    area.draw(&Rectangle::new(
+        [(8, 8), (w as i32 - 8, h as i32 - 8)],
+        GRID.stroke_width(1),
+    ))
+    .msg()
+}
+
+/// Latency histogram with mean, p50, p95 and p99 marked.
+pub(crate) fn latency<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
+    const TITLE: &str = "Latency of completed requests";
+    let Some(h) = &data.latency else {
+        return message(
+            area,
+            TITLE,
+            "requests.parquet was not written for this run (--outputs)",
+        );
+    };
+    if h.total == 0 {
+        return message(area, TITLE, "no request completed");
+    }
+    let to_ms = 1e3;
+    let hi_ms = h.bin_s * h.counts.len() as f64 * to_ms;
+    let top = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    // Head room above the tallest bar for the marker labels.
+    let y_max = top * 1.45;
+    let mut chart = ChartBuilder::on(area)
+        .caption(TITLE, font(19))
+        .margin(16)
+        .x_label_area_size(46)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..hi_ms, 0f64..y_max)
+        .msg()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(AXIS)
+        .label_style(muted(13))
+        .axis_desc_style(muted(14))
+        .x_desc("latency (ms)")
+        .y_labels(6)
+        .x_labels(8)
+        .y_label_formatter(&|v| short(*v))
+        .x_label_formatter(&|v| format!("{v:.1}"))
+        .draw()
+        .msg()?;
+    let bin_ms = h.bin_s * to_ms;
+    chart
+        .draw_series(h.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+            let x0 = i as f64 * bin_ms;
+            Rectangle::new(
+                [(x0 + bin_ms * 0.06, 0.0), (x0 + bin_ms * 0.94, c as f64)],
+                INK.mix(0.75).filled(),
+            )
+        }))
+        .msg()?;
+    let l = &data.summary.results.latency;
+    let marks = [
+        ("mean", l.mean_s),
+        ("p50", l.p50_s),
+        ("p95", l.p95_s),
+        ("p99", l.p99_s),
+    ];
+    for (row, ((name, v), color)) in marks.iter().zip(MARKERS).enumerate() {
+        let x = v * to_ms;
+        if !(x.is_finite() && (0.0..=hi_ms).contains(&x)) {
+            continue;
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, 0.0), (x, y_max * (0.97 - 0.075 * row as f64))],
+                color.stroke_width(2),
+            )))
+            .msg()?;
+        // Labels on separate rows so close percentiles never overlap; on the
+        // right of the line unless that would run off the panel.
+        let right = x > hi_ms * 0.7;
+        let anchor = if right { HPos::Right } else { HPos::Left };
+        let dx = if right { -5 } else { 5 };
+        let style = (FAMILY, 14)
+            .into_font()
+            .color(&color)
+            .pos(Pos::new(anchor, VPos::Center));
+        let label = format!("{name} {}", latency_label(*v));
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((x, y_max * (0.97 - 0.075 * row as f64)))
+                    + Text::new(label, (dx, 0), style),
+            ))
+            .msg()?;
+    }
+    if h.above > 0 {
+        let note = format!(
+            "{} slower requests beyond the axis (max {})",
+            super::count(h.above),
+            latency_label(l.max_s)
+        );
+        let style = muted(13).pos(Pos::new(HPos::Right, VPos::Top));
+        chart
+            .draw_series(std::iter::once(Text::new(note, (hi_ms, y_max * 0.62), style)))
+            .msg()?;
+    }
+    Ok(())
+}
+
+fn x_end(data: &RunData) -> f64 {
+    let s = data.summary.run.simulated_s;
+    if s.is_finite() && s > 0.0 { s } else { 1.0 }
+}
+
+/// Shade every event window over `y_lo..y_hi` and label it at the top.
+fn shade_events<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    events: &[EventWindow],
+    y_hi: f64,
+    label_size: u32,
+) -> Res {
+    for (i, e) in events.iter().enumerate() {
+        let color = match e.kind {
+            EventKindShown::ServerDown => OUTAGE,
+            EventKindShown::NetworkSpike => SPIKE,
+        };
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(e.start_s, 0.0), (e.end_s, y_hi)],
+                color.mix(0.12).filled(),
+            )))
+            .msg()?;
+        let style = (FAMILY, label_size)
+            .into_font()
+            .color(&color.mix(0.95))
+            .pos(Pos::new(HPos::Left, VPos::Top));
+        let dy = 3 + (i % 3) as i32 * (label_size as i32 + 3);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((e.start_s, y_hi)) + Text::new(e.id.clone(), (4, dy), style),
+            ))
+            .msg()?;
+    }
+    Ok(())
+}
+
+fn time_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    label: u32,
+    x_desc: bool,
+) -> Res {
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(AXIS)
+        .label_style(muted(label))
+        .axis_desc_style(muted(label + 1))
+        .x_labels(8)
+        .y_labels(5)
+        .y_label_formatter(&|v| short(*v))
+        .x_label_formatter(&|v| short(*v));
+    if x_desc {
+        mesh.x_desc("simulated time (s)");
+    }
+    mesh.draw().msg()
+}
+
+/// Completions (and drops, if any) per second over simulated time.
+pub(crate) fn throughput<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
+    const TITLE: &str = "Throughput (requests per second)";
+    let Some(t) = &data.throughput else {
+        return message(
+            area,
+            TITLE,
+            "requests.parquet was not written for this run (--outputs)",
+        );
+    };
+    let x1 = x_end(data);
+    let peak = t
+        .completed_rps
+        .iter()
+        .chain(&t.dropped_rps)
+        .copied()
+        .fold(0.0, f64::max);
+    let y_hi = if peak > 0.0 { peak * 1.25 } else { 1.0 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(TITLE, font(19))
+        .margin(16)
+        .x_label_area_size(46)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..x1, 0f64..y_hi)
+        .msg()?;
+    time_mesh(&mut chart, 13, true)?;
+    if let Some(ev) = &data.events {
+        shade_events(&mut chart, ev, y_hi, 13)?;
+    }
+    let points = |v: &[f64]| -> Vec<(f64, f64)> {
+        v.iter()
+            .enumerate()
+            .map(|(i, &r)| (((i as f64 + 0.5) * t.bucket_s).min(x1), r))
+            .collect()
+    };
+    chart
+        .draw_series(LineSeries::new(points(&t.completed_rps), INK.stroke_width(2)))
+        .msg()?
+        .label("completed")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], INK.stroke_width(2)));
+    if t.dropped_rps.iter().any(|&d| d > 0.0) {
+        chart
+            .draw_series(LineSeries::new(points(&t.dropped_rps), DROPS.stroke_width(2)))
+            .msg()?
+            .label("dropped")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], DROPS.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(muted(13))
+        .draw()
+        .msg()
+}
+
+/// One row per charted server (or one row saying why there is none).
+pub(crate) fn server_rows<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
+    if !data.samples_written {
+        return message(
+            area,
+            "Servers",
+            "samples.parquet was not written for this run (--outputs)",
+        );
+    }
+    if data.servers.is_empty() {
+        return message(area, "Servers", "the scenario has no server");
+    }
+    let rows = area.split_evenly((data.servers.len(), 1));
+    for (row, server) in rows.iter().zip(&data.servers) {
+        server_row(row, server, data)?;
+    }
+    Ok(())
+}
+
+/// Ready queue, I/O sleepers and RAM of one server, side by side.
+pub(crate) fn server_row<DB: DrawingBackend>(
+    area: &Area<DB>,
+    server: &ServerSeries,
+    data: &RunData,
+) -> Res {
+    let panels = area.split_evenly((1, SERVER_METRICS.len()));
+    for ((panel, line), (metric, label)) in panels.iter().zip(&server.metrics).zip(SERVER_METRICS)
+    {
+        let title = format!("{}  ·  {label}", server.id);
+        if line.t.is_empty() {
+            message(
+                panel,
+                &title,
+                &format!("{metric} was not sampled for this server"),
+            )?;
+            continue;
+        }
+        gauge(panel, &title, line, data)?;
+    }
+    Ok(())
+}
+
+fn gauge<DB: DrawingBackend>(area: &Area<DB>, title: &str, line: &Line, data: &RunData) -> Res {
+    let x1 = x_end(data);
+    let peak = line.max.iter().copied().fold(0.0, f64::max);
+    let y_hi = if peak > 0.0 { peak * 1.15 } else { 1.0 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, font(16))
+        .margin(12)
+        .x_label_area_size(26)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0f64..x1, 0f64..y_hi)
+        .msg()?;
+    time_mesh(&mut chart, 12, false)?;
+    if let Some(ev) = &data.events {
+        shade_events(&mut chart, ev, y_hi, 11)?;
+    }
+    // The max as a light band above the mean line.
+    let band: Vec<(f64, f64)> = line
+        .t
+        .iter()
+        .zip(&line.max)
+        .map(|(&t, &m)| (t, m))
+        .chain(line.t.iter().zip(&line.mean).rev().map(|(&t, &m)| (t, m)))
+        .collect();
+    chart
+        .draw_series(std::iter::once(Polygon::new(band, INK.mix(0.18).filled())))
+        .msg()?;
+    chart
+        .draw_series(LineSeries::new(
+            line.t.iter().copied().zip(line.mean.iter().copied()),
+            INK.stroke_width(2),
+        ))
+        .msg()?;
+    Ok(())
+}
