@@ -22,6 +22,12 @@ enum Command {
     Validate(cli::validate::Args),
     /// Run a scenario and write its outputs.
     Run(cli::run::Args),
+    /// Re-render dashboard.png and report.html from a run's output directory.
+    Report(cli::report::Args),
+    /// Run replications of a scenario over a parameter grid, in parallel or sharded.
+    Sweep(cli::sweep::Args),
+    /// Rebuild a sweep's tables from its partitions (after sharded runs).
+    SweepMerge(cli::sweep_merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +35,9 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => cli::validate::main(args),
         Command::Run(args) => cli::run::main(args),
+        Command::Report(args) => cli::report::main(args),
+        Command::Sweep(args) => cli::sweep::main(args),
+        Command::SweepMerge(args) => cli::sweep_merge::main(args),
     };
     ExitCode::from(code)
 }

@@ -87,12 +87,13 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     Ok(vec![png_path, html_path])
 }
 
-/// The dashboard as PNG bytes, [`png_size`] pixels (RGB, 8 bits per channel).
+/// The dashboard as PNG bytes, [`png_size`]`(data.server_rows())` pixels (RGB,
+/// 8 bits per channel).
 pub fn dashboard_png(data: &RunData) -> Result<Vec<u8>, ReportError> {
     if !charts::font_ready() {
         return Err(ReportError::Font);
     }
-    let (w, h) = png_size(data.servers.len());
+    let (w, h) = png_size(data.server_rows());
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();

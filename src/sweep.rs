@@ -61,7 +61,10 @@ pub struct PointProblem {
 fn render_points(problems: &[PointProblem]) -> String {
     let mut o = String::new();
     for p in problems {
-        o.push_str(&format!("point {} ({}) is invalid:\n", p.point, p.assignments));
+        o.push_str(&format!(
+            "point {} ({}) is invalid:\n",
+            p.point, p.assignments
+        ));
         for d in &p.diagnostics {
             for line in d.to_string().lines() {
                 o.push_str("  ");
@@ -177,7 +180,10 @@ impl Shard {
     /// Indexed Job) or `SLURM_ARRAY_TASK_ID` minus `SLURM_ARRAY_TASK_MIN` (Slurm
     /// array); the count from `/N`, else `ASYNCFLOW_SHARD_COUNT`, else
     /// `SLURM_ARRAY_TASK_COUNT`.
-    pub fn from_env(count: Option<u64>, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+    pub fn from_env(
+        count: Option<u64>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Shard, String> {
         let num = |name: &str| -> Result<Option<u64>, String> {
             match env(name) {
                 None => Ok(None),
@@ -211,7 +217,9 @@ impl Shard {
 
     fn new(index: u64, count: u64) -> Result<Shard, String> {
         if count == 0 || index >= count {
-            return Err(format!("shard {index}/{count}: the index must be below the count"));
+            return Err(format!(
+                "shard {index}/{count}: the index must be below the count"
+            ));
         }
         Ok(Shard { index, count })
     }
@@ -433,7 +441,9 @@ fn publish_manifest(out: &Path, m: &Manifest, tag: &str) -> Result<(), SweepErro
 /// Run a sweep into `out`.
 pub fn run_sweep(grid: &Grid, out: &Path, opts: &SweepOptions) -> Result<SweepOutcome, SweepError> {
     if opts.replications == 0 {
-        return Err(SweepError::Options("--replications must be at least 1".into()));
+        return Err(SweepError::Options(
+            "--replications must be at least 1".into(),
+        ));
     }
     if opts.jobs == 0 {
         return Err(SweepError::Options("--jobs must be at least 1".into()));
@@ -460,7 +470,11 @@ pub fn run_sweep(grid: &Grid, out: &Path, opts: &SweepOptions) -> Result<SweepOu
             tasks
                 .par_iter()
                 .map(|t| {
-                    if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    if opts
+                        .stop
+                        .as_ref()
+                        .is_some_and(|s| s.load(Ordering::Relaxed))
+                    {
                         return Err(SweepError::Stopped);
                     }
                     run_task(grid, &manifest, out, opts, *t)?;
@@ -546,6 +560,7 @@ fn run_task(
         outputs: Some(opts.outputs),
         stop: opts.stop.clone(),
         progress: None,
+        profile: false,
     };
     let results = run(&point.scenario, run_opts).map_err(|source| SweepError::Run {
         point: t.point,
@@ -569,7 +584,10 @@ mod tests {
             ShardSpec::Fixed(Shard { index: 1, count: 3 })
         );
         assert_eq!("auto".parse::<ShardSpec>().unwrap(), ShardSpec::Auto(None));
-        assert_eq!("auto/4".parse::<ShardSpec>().unwrap(), ShardSpec::Auto(Some(4)));
+        assert_eq!(
+            "auto/4".parse::<ShardSpec>().unwrap(),
+            ShardSpec::Auto(Some(4))
+        );
         for bad in ["3/3", "1", "x/2", "1/0", "auto/x"] {
             assert!(bad.parse::<ShardSpec>().is_err(), "{bad}");
         }
@@ -585,14 +603,23 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        let k8s = env(&[("JOB_COMPLETION_INDEX", "2"), ("ASYNCFLOW_SHARD_COUNT", "5")]);
-        assert_eq!(Shard::from_env(None, k8s).unwrap(), Shard { index: 2, count: 5 });
+        let k8s = env(&[
+            ("JOB_COMPLETION_INDEX", "2"),
+            ("ASYNCFLOW_SHARD_COUNT", "5"),
+        ]);
+        assert_eq!(
+            Shard::from_env(None, k8s).unwrap(),
+            Shard { index: 2, count: 5 }
+        );
         let slurm = env(&[
             ("SLURM_ARRAY_TASK_ID", "4"),
             ("SLURM_ARRAY_TASK_MIN", "1"),
             ("SLURM_ARRAY_TASK_COUNT", "4"),
         ]);
-        assert_eq!(Shard::from_env(None, slurm).unwrap(), Shard { index: 3, count: 4 });
+        assert_eq!(
+            Shard::from_env(None, slurm).unwrap(),
+            Shard { index: 3, count: 4 }
+        );
         let none = env(&[]);
         assert!(Shard::from_env(Some(2), none).is_err());
         let no_count = env(&[("JOB_COMPLETION_INDEX", "0")]);

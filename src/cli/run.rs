@@ -1,14 +1,22 @@
-//! `asyncflow run SCENARIO [--seed N] [--out DIR] [--horizon S] [--outputs LIST]`
+//! `asyncflow run SCENARIO [--seed N] [--out DIR] [--horizon S] [--outputs LIST] [--no-plots]`
 //!
 //! Validates the scenario (exit 2 with every problem found), checks that the
 //! output directory is writable (exit 2 otherwise) before simulating anything,
-//! runs, prints a compact summary and the paths written. Ctrl-C stops the run at
-//! the next sync point; outputs are closed and marked interrupted (exit 130).
+//! runs, renders `dashboard.png` and `report.html` from the directory (unless
+//! `--no-plots`), prints a compact summary and the paths written. Ctrl-C stops
+//! the run at the next sync point; outputs are closed and marked interrupted
+//! (exit 130). A progress bar shows on stderr when it is a terminal and the run
+//! lasts more than a second.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use asyncflow::engine::run::Progress;
 use asyncflow::engine::time::SimTime;
 use asyncflow::metrics::outdir::OutDir;
 use asyncflow::metrics::sink::OutputSelection;
@@ -37,6 +45,9 @@ pub struct Args {
     /// Also print wall time per phase and events per kind.
     #[arg(long)]
     pub profile: bool,
+    /// Do not render dashboard.png and report.html.
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// Run the subcommand; returns the exit code.
@@ -56,7 +67,10 @@ pub fn main(args: Args) -> u8 {
             return 2;
         }
     };
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario));
     if let Err(e) = OutDir::prepare(&out) {
         eprintln!("error: {e}");
         return 2;
@@ -67,28 +81,92 @@ pub fn main(args: Args) -> u8 {
         // A second handler cannot be installed (tests may call main twice); ignore.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
     }
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
     let opts = RunOptions {
         seed: args.seed,
         horizon,
-        out_dir: Some(out),
+        out_dir: Some(out.clone()),
         outputs: Some(args.outputs),
         stop: Some(Arc::clone(&stop)),
+        profile: args.profile,
+        progress: bar.as_ref().map(progress_callback),
         ..RunOptions::default()
     };
-    match asyncflow::run(&scenario, opts) {
+    let outcome = asyncflow::run(&scenario, opts);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match outcome {
         Ok(results) => {
+            let mut files = results.files.clone();
+            let mut code = if stop.load(Ordering::Relaxed) { 130 } else { 0 };
+            if !args.no_plots {
+                // Rendered from the files just written, as `asyncflow report` does.
+                match asyncflow::report::render_dir(&out) {
+                    Ok(paths) => files.extend(paths),
+                    Err(e) => {
+                        eprintln!("error: cannot render the report: {e}");
+                        code = 1;
+                    }
+                }
+            }
             if !args.quiet {
                 print!("{}", render(&results.summary, args.profile));
-                for f in &results.files {
+                for f in &files {
                     println!("wrote      {}", f.display());
                 }
             }
-            if stop.load(Ordering::Relaxed) { 130 } else { 0 }
+            code
         }
         Err(e) => {
             eprintln!("error: {e}");
             1
         }
+    }
+}
+
+/// A bar kept hidden until the run has lasted a second, so short runs print
+/// nothing but their summary.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::hidden());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:24.cyan/blue} {percent:>3}%  {msg}  ETA {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn progress_callback(bar: &ProgressBar) -> Box<dyn FnMut(Progress) + Send> {
+    let bar = bar.clone();
+    let start = Instant::now();
+    let mut shown = false;
+    Box::new(move |p: Progress| {
+        let wall = start.elapsed();
+        if !shown && wall >= Duration::from_secs(1) {
+            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            shown = true;
+        }
+        // Milliseconds of simulated time: fine-grained enough for the bar and ETA.
+        bar.set_length((p.horizon.as_nanos() / 1_000_000).max(1));
+        bar.set_position(p.now.as_nanos() / 1_000_000);
+        let rate = p.generated as f64 / wall.as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{:.0}/{:.0} s  {} req/s",
+            p.now.as_secs_f64(),
+            p.horizon.as_secs_f64(),
+            rate_label(rate)
+        ));
+    })
+}
+
+fn rate_label(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2} M", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1} k", r / 1e3)
+    } else {
+        format!("{r:.0}")
     }
 }
 
@@ -129,7 +207,11 @@ fn render(s: &Summary, profile: bool) -> String {
         path,
         s.run.seed,
         s.run.simulated_s,
-        if s.run.status == "complete" { String::new() } else { format!("  [{}]", s.run.status) }
+        if s.run.status == "complete" {
+            String::new()
+        } else {
+            format!("  [{}]", s.run.status)
+        }
     );
     let q = &r.requests;
     let _ = writeln!(
@@ -156,7 +238,14 @@ fn render(s: &Summary, profile: bool) -> String {
         "throughput mean {:.1} rps  p95 {:.0}  max {:.0}",
         t.mean_rps, t.p95_rps, t.max_rps
     );
-    let idw = r.servers.iter().map(|x| x.id.len()).chain(r.edges.iter().map(|x| x.id.len())).max().unwrap_or(4).max(6);
+    let idw = r
+        .servers
+        .iter()
+        .map(|x| x.id.len())
+        .chain(r.edges.iter().map(|x| x.id.len()))
+        .max()
+        .unwrap_or(4)
+        .max(6);
     const SHOWN: usize = 12;
     let _ = writeln!(
         o,
@@ -176,9 +265,17 @@ fn render(s: &Summary, profile: bool) -> String {
         );
     }
     if r.servers.len() > SHOWN {
-        let _ = writeln!(o, "... and {} more servers (see summary.json)", r.servers.len() - SHOWN);
+        let _ = writeln!(
+            o,
+            "... and {} more servers (see summary.json)",
+            r.servers.len() - SHOWN
+        );
     }
-    let _ = writeln!(o, "{:<idw$}  {:>10}  {:>8}  {:>15}", "edge", "sent", "dropped", "in flight mean");
+    let _ = writeln!(
+        o,
+        "{:<idw$}  {:>10}  {:>8}  {:>15}",
+        "edge", "sent", "dropped", "in flight mean"
+    );
     for x in r.edges.iter().take(SHOWN) {
         let _ = writeln!(
             o,
@@ -190,7 +287,11 @@ fn render(s: &Summary, profile: bool) -> String {
         );
     }
     if r.edges.len() > SHOWN {
-        let _ = writeln!(o, "... and {} more edges (see summary.json)", r.edges.len() - SHOWN);
+        let _ = writeln!(
+            o,
+            "... and {} more edges (see summary.json)",
+            r.edges.len() - SHOWN
+        );
     }
     let w = &s.wall;
     let _ = writeln!(
@@ -205,8 +306,15 @@ fn render(s: &Summary, profile: bool) -> String {
         for (phase, secs) in &w.phases_s {
             let _ = writeln!(o, "phase      {phase:<10} {secs:.3} s");
         }
+        let rates = w.events_per_wall_s_by_kind.as_ref();
         for (kind, n) in &s.engine_figures.events_by_kind {
-            let _ = writeln!(o, "events     {kind:<12} {}", count(*n));
+            let rate = rates.and_then(|r| r.get(kind)).copied().unwrap_or(0.0);
+            let _ = writeln!(
+                o,
+                "events     {kind:<12} {:>12}  {:>7.2} M/s handler time",
+                count(*n),
+                rate / 1e6
+            );
         }
     }
     o

@@ -79,13 +79,22 @@ impl Ctx<'_> {
 /// Events handled, per kind (indexed by `EventKind as usize`).
 pub type KindCounts = [u64; EventKind::ALL.len()];
 
+/// Per-kind event counts, and per-kind handler wall time when profiling.
+#[derive(Debug, Clone, Default)]
+pub struct DispatchStats {
+    /// Events handled per kind.
+    pub counts: KindCounts,
+    /// Nanoseconds of wall time spent in handlers per kind (profiling only).
+    pub nanos: Option<KindCounts>,
+}
+
 /// Dispatch every event due strictly before `limit`.
 pub fn dispatch_until(
     world: &mut World,
     lookups: &mut Lookups,
     client_name: NameId,
     limit: SimTime,
-    counts: &mut KindCounts,
+    dstats: &mut DispatchStats,
 ) {
     world.resource_scope(|world, mut queue: Mut<EventQueue>| {
         world.resource_scope(|world, mut stats: Mut<RunStats>| {
@@ -102,7 +111,8 @@ pub fn dispatch_until(
                 };
                 while let Some((t, ev)) = cx.queue.pop_before(limit) {
                     cx.now = t;
-                    counts[ev.kind as usize] += 1;
+                    dstats.counts[ev.kind as usize] += 1;
+                    let started = dstats.nanos.is_some().then(std::time::Instant::now);
                     match ev.kind {
                         EventKind::WindowStart => {
                             generator::on_window_start(world, &mut cx, ev.target)
@@ -118,6 +128,9 @@ pub fn dispatch_until(
                     }
                     while let Some((s, r)) = cx.to_start.pop_front() {
                         server::start_admitted(world, &mut cx, s, r);
+                    }
+                    if let (Some(t0), Some(nanos)) = (started, dstats.nanos.as_mut()) {
+                        nanos[ev.kind as usize] += t0.elapsed().as_nanos() as u64;
                     }
                 }
             });

@@ -15,7 +15,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::{KindCounts, Lookups, dispatch_until};
+use super::dispatch::{DispatchStats, Lookups, dispatch_until};
 use super::event::EventKind;
 use super::output::Output;
 use super::queue::EventQueue;
@@ -88,6 +88,9 @@ pub struct RunOptions {
     pub stop: Option<Arc<AtomicBool>>,
     /// Called at sync points, at most every 100 ms of wall time.
     pub progress: Option<Box<dyn FnMut(Progress) + Send>>,
+    /// Time every event handler (adds two clock reads per event) and report
+    /// events per wall second per kind in `wall.events_per_wall_s_by_kind`.
+    pub profile: bool,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -98,6 +101,7 @@ impl std::fmt::Debug for RunOptions {
             .field("horizon", &self.horizon)
             .field("out_dir", &self.out_dir)
             .field("outputs", &self.outputs)
+            .field("profile", &self.profile)
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +195,10 @@ pub struct WallClock {
     pub requests_per_wall_s: f64,
     /// Seconds per phase: build, dispatch, batch, finish.
     pub phases_s: BTreeMap<String, f64>,
+    /// With `RunOptions::profile`: events handled per wall second of handler
+    /// time, per event kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_per_wall_s_by_kind: Option<BTreeMap<String, f64>>,
 }
 
 /// Everything `summary.json` holds.
@@ -328,7 +336,10 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     generator::start(&mut world.resource_mut::<EventQueue>(), topo.generator);
     let build_s = wall_start.elapsed().as_secs_f64();
 
-    let mut counts: KindCounts = [0; EventKind::ALL.len()];
+    let mut dstats = DispatchStats {
+        counts: [0; EventKind::ALL.len()],
+        nanos: opts.profile.then_some([0; EventKind::ALL.len()]),
+    };
     let mut next_tick = period;
     let mut last_tick = SimTime::ZERO;
     let mut ticks = 0u64;
@@ -340,7 +351,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
         let next_inj = world.resource::<Injections>().next_time().unwrap_or(SimTime::MAX);
         let sync = next_tick.min(next_inj).min(horizon);
         let t0 = Instant::now();
-        dispatch_until(&mut world, &mut lookups, topo.client_name, sync, &mut counts);
+        dispatch_until(&mut world, &mut lookups, topo.client_name, sync, &mut dstats);
         world.resource_mut::<EventQueue>().advance_to(sync);
         let t1 = Instant::now();
         dispatch_s += (t1 - t0).as_secs_f64();
@@ -394,7 +405,17 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     let mut files = output.into_sinks().finish(status)?;
     let stats = world.resource::<RunStats>();
     let throughput_series = stats.per_second().to_vec();
+    let counts = dstats.counts;
     let events_processed: u64 = counts.iter().sum();
+    let by_kind = dstats.nanos.map(|nanos| {
+        EventKind::ALL
+            .iter()
+            .map(|k| {
+                let (n, ns) = (counts[*k as usize], nanos[*k as usize]);
+                (k.as_str().to_owned(), if ns > 0 { n as f64 * 1e9 / ns as f64 } else { 0.0 })
+            })
+            .collect()
+    });
     let finish_s = finish_start.elapsed().as_secs_f64();
     let wall = wall_start.elapsed().as_secs_f64();
     let ended = results.requests.completed + results.requests.dropped;
@@ -435,6 +456,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
                 ("batch".to_owned(), batch_s),
                 ("finish".to_owned(), finish_s),
             ]),
+            events_per_wall_s_by_kind: by_kind,
         },
     };
     if let Some(dir) = &out_dir {

@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -54,14 +55,15 @@ pub const TOP_ROW_H: u32 = 400;
 /// Height of one server's row.
 pub const SERVER_ROW_H: u32 = 260;
 
-/// Size of `dashboard.png` for a run whose dashboard shows `servers` server rows
-/// (at least one row is drawn, to say why it is empty when it is).
+/// Size of `dashboard.png` with `servers` server rows (see
+/// [`RunData::server_rows`]; at least one row is drawn).
 pub fn png_size(servers: usize) -> (u32, u32) {
     let rows = servers.max(1) as u32;
     (PNG_WIDTH, HEADER_H + TOP_ROW_H + SERVER_ROW_H * rows)
 }
 
 type Area<DB> = DrawingArea<DB, Shift>;
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 type Res = Result<(), String>;
 
 trait Msg<T> {
@@ -127,7 +129,10 @@ fn draw_header<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
     let title = format!(
         "asyncflow {}  ·  {}  ·  seed {}  ·  {:.0} s simulated  ·  {}",
         s.engine.version,
-        s.scenario.path.as_deref().unwrap_or("(scenario built in code)"),
+        s.scenario
+            .path
+            .as_deref()
+            .unwrap_or("(scenario built in code)"),
         s.run.seed,
         s.run.simulated_s,
         s.run.status
@@ -143,6 +148,19 @@ fn draw_header<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
     area.draw_text(&title, &font(22), (24, 14)).msg()?;
     area.draw_text(&figures, &muted(17), (24, 46)).msg()?;
     let (w, h) = area.dim_in_pixel();
+    let mut key = String::new();
+    if data.samples_written && r.servers.len() > data.servers.len() {
+        key = format!(
+            "{} busiest of {} servers  ·  ",
+            data.servers.len(),
+            r.servers.len()
+        );
+    }
+    key.push_str(
+        "gauges: line = time-weighted mean, band up to the max  ·  shaded = injected events",
+    );
+    let style = muted(14).pos(Pos::new(HPos::Right, VPos::Top));
+    area.draw_text(&key, &style, (w as i32 - 24, 49)).msg()?;
     area.draw(&PathElement::new(
         vec![(24, h as i32 - 2), (w as i32 - 24, h as i32 - 2)],
         GRID.stroke_width(2),
@@ -153,15 +171,15 @@ fn draw_header<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
 /// A panel that has nothing to plot: its title and why.
 pub(crate) fn message<DB: DrawingBackend>(area: &Area<DB>, title: &str, why: &str) -> Res {
     let (w, h) = area.dim_in_pixel();
-    area.draw_text(title, &font(17), (16, 12)).msg()?;
-    let style = muted(15).pos(Pos::new(HPos::Center, VPos::Center));
-    area.draw_text(why, &style, (w as i32 / 2, h as i32 / 2))
-        .msg()?;
     area.draw(&Rectangle::new(
-        [(8, 8), (w as i32 - 8, h as i32 - 8)],
+        [(16, 12), (w as i32 - 16, h as i32 - 12)],
         GRID.stroke_width(1),
     ))
-    .msg()
+    .msg()?;
+    area.draw_text(title, &font(17), (28, 22)).msg()?;
+    let style = muted(15).pos(Pos::new(HPos::Center, VPos::Center));
+    area.draw_text(why, &style, (w as i32 / 2, h as i32 / 2))
+        .msg()
 }
 
 /// Latency histogram with mean, p50, p95 and p99 marked.
@@ -178,8 +196,35 @@ pub(crate) fn latency<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Re
         return message(area, TITLE, "no request completed");
     }
     let to_ms = 1e3;
-    let hi_ms = h.bin_s * h.counts.len() as f64 * to_ms;
+    let l = &data.summary.results.latency;
+    let mut marks: Vec<(&str, f64, RGBColor)> = [
+        ("mean", l.mean_s),
+        ("p50", l.p50_s),
+        ("p95", l.p95_s),
+        ("p99", l.p99_s),
+    ]
+    .into_iter()
+    .zip(MARKERS)
+    .map(|((name, v), c)| (name, v * to_ms, c))
+    .filter(|(_, x, _)| x.is_finite() && *x >= 0.0)
+    .collect();
+    // Leftmost marker gets the tallest line and the highest label: every label
+    // sits right of its line, where only shorter lines stand, so none is crossed.
+    marks.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let bins_ms = h.bin_s * h.counts.len() as f64 * to_ms;
+    // Room right of the last marker for its label.
+    let last = marks.last().map_or(0.0, |m| m.1);
+    let hi_ms = bins_ms.max(last * 1.25);
     let top = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let x_desc = if h.above > 0 {
+        format!(
+            "latency (ms)  ·  {} slower not drawn, up to {}",
+            super::count(h.above),
+            latency_label(l.max_s)
+        )
+    } else {
+        "latency (ms)".to_owned()
+    };
     // Head room above the tallest bar for the marker labels.
     let y_max = top * 1.45;
     let mut chart = ChartBuilder::on(area)
@@ -197,7 +242,7 @@ pub(crate) fn latency<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Re
         .axis_style(AXIS)
         .label_style(muted(13))
         .axis_desc_style(muted(14))
-        .x_desc("latency (ms)")
+        .x_desc(x_desc)
         .y_labels(6)
         .x_labels(8)
         .y_label_formatter(&|v| short(*v))
@@ -206,58 +251,37 @@ pub(crate) fn latency<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Re
         .msg()?;
     let bin_ms = h.bin_s * to_ms;
     chart
-        .draw_series(h.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-            let x0 = i as f64 * bin_ms;
-            Rectangle::new(
-                [(x0 + bin_ms * 0.06, 0.0), (x0 + bin_ms * 0.94, c as f64)],
-                INK.mix(0.75).filled(),
-            )
-        }))
+        .draw_series(
+            h.counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, &c)| {
+                    let x0 = i as f64 * bin_ms;
+                    Rectangle::new(
+                        [(x0 + bin_ms * 0.06, 0.0), (x0 + bin_ms * 0.94, c as f64)],
+                        INK.mix(0.75).filled(),
+                    )
+                }),
+        )
         .msg()?;
-    let l = &data.summary.results.latency;
-    let marks = [
-        ("mean", l.mean_s),
-        ("p50", l.p50_s),
-        ("p95", l.p95_s),
-        ("p99", l.p99_s),
-    ];
-    for (row, ((name, v), color)) in marks.iter().zip(MARKERS).enumerate() {
-        let x = v * to_ms;
-        if !(x.is_finite() && (0.0..=hi_ms).contains(&x)) {
-            continue;
-        }
+    for (row, (name, x, color)) in marks.iter().enumerate() {
+        let y = y_max * (0.95 - 0.075 * row as f64);
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![(x, 0.0), (x, y_max * (0.97 - 0.075 * row as f64))],
+                vec![(*x, 0.0), (*x, y)],
                 color.stroke_width(2),
             )))
             .msg()?;
-        // Labels on separate rows so close percentiles never overlap; on the
-        // right of the line unless that would run off the panel.
-        let right = x > hi_ms * 0.7;
-        let anchor = if right { HPos::Right } else { HPos::Left };
-        let dx = if right { -5 } else { 5 };
         let style = (FAMILY, 14)
             .into_font()
-            .color(&color)
-            .pos(Pos::new(anchor, VPos::Center));
-        let label = format!("{name} {}", latency_label(*v));
+            .color(color)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        let label = format!("{name} {}", latency_label(x / to_ms));
         chart
             .draw_series(std::iter::once(
-                EmptyElement::at((x, y_max * (0.97 - 0.075 * row as f64)))
-                    + Text::new(label, (dx, 0), style),
+                EmptyElement::at((*x, y)) + Text::new(label, (5, 0), style),
             ))
-            .msg()?;
-    }
-    if h.above > 0 {
-        let note = format!(
-            "{} slower requests beyond the axis (max {})",
-            super::count(h.above),
-            latency_label(l.max_s)
-        );
-        let style = muted(13).pos(Pos::new(HPos::Right, VPos::Top));
-        chart
-            .draw_series(std::iter::once(Text::new(note, (hi_ms, y_max * 0.62), style)))
             .msg()?;
     }
     Ok(())
@@ -270,7 +294,7 @@ fn x_end(data: &RunData) -> f64 {
 
 /// Shade every event window over `y_lo..y_hi` and label it at the top.
 fn shade_events<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    chart: &mut TimeChart<'_, DB>,
     events: &[EventWindow],
     y_hi: f64,
     label_size: u32,
@@ -300,11 +324,7 @@ fn shade_events<DB: DrawingBackend>(
     Ok(())
 }
 
-fn time_mesh<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
-    label: u32,
-    x_desc: bool,
-) -> Res {
+fn time_mesh<DB: DrawingBackend>(chart: &mut TimeChart<'_, DB>, label: u32) -> Res {
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(WHITE)
         .bold_line_style(GRID)
@@ -315,9 +335,6 @@ fn time_mesh<DB: DrawingBackend>(
         .y_labels(5)
         .y_label_formatter(&|v| short(*v))
         .x_label_formatter(&|v| short(*v));
-    if x_desc {
-        mesh.x_desc("simulated time (s)");
-    }
     mesh.draw().msg()
 }
 
@@ -346,7 +363,7 @@ pub(crate) fn throughput<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         .y_label_area_size(56)
         .build_cartesian_2d(0f64..x1, 0f64..y_hi)
         .msg()?;
-    time_mesh(&mut chart, 13, true)?;
+    time_mesh(&mut chart, 13)?;
     if let Some(ev) = &data.events {
         shade_events(&mut chart, ev, y_hi, 13)?;
     }
@@ -357,25 +374,43 @@ pub(crate) fn throughput<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
             .collect()
     };
     chart
-        .draw_series(LineSeries::new(points(&t.completed_rps), INK.stroke_width(2)))
-        .msg()?
-        .label("completed")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], INK.stroke_width(2)));
-    if t.dropped_rps.iter().any(|&d| d > 0.0) {
+        .draw_series(LineSeries::new(
+            points(&t.completed_rps),
+            INK.stroke_width(2),
+        ))
+        .msg()?;
+    let drops = t.dropped_rps.iter().any(|&d| d > 0.0);
+    if drops {
         chart
-            .draw_series(LineSeries::new(points(&t.dropped_rps), DROPS.stroke_width(2)))
-            .msg()?
-            .label("dropped")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], DROPS.stroke_width(2)));
+            .draw_series(LineSeries::new(
+                points(&t.dropped_rps),
+                DROPS.stroke_width(2),
+            ))
+            .msg()?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(muted(13))
-        .draw()
-        .msg()
+    // Axis title on the left and legend on the right, both below the plot,
+    // where neither event labels nor lines can run into them.
+    let (w, h) = area.dim_in_pixel();
+    let style = muted(14).pos(Pos::new(HPos::Left, VPos::Center));
+    area.draw_text("simulated time (s)", &style, (72, h as i32 - 22))
+        .msg()?;
+    let mut entries = vec![("completed", INK)];
+    if drops {
+        entries.push(("dropped", DROPS));
+    }
+    let mut x = w as i32 - 24 - 112 * entries.len() as i32;
+    let y = h as i32 - 22;
+    for (name, color) in entries {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 20, y)],
+            color.stroke_width(3),
+        ))
+        .msg()?;
+        let style = muted(13).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw_text(name, &style, (x + 26, y)).msg()?;
+        x += 112;
+    }
+    Ok(())
 }
 
 /// One row per charted server (or one row saying why there is none).
@@ -404,8 +439,7 @@ pub(crate) fn server_row<DB: DrawingBackend>(
     data: &RunData,
 ) -> Res {
     let panels = area.split_evenly((1, SERVER_METRICS.len()));
-    for ((panel, line), (metric, label)) in panels.iter().zip(&server.metrics).zip(SERVER_METRICS)
-    {
+    for ((panel, line), (metric, label)) in panels.iter().zip(&server.metrics).zip(SERVER_METRICS) {
         let title = format!("{}  ·  {label}", server.id);
         if line.t.is_empty() {
             message(
@@ -431,7 +465,7 @@ fn gauge<DB: DrawingBackend>(area: &Area<DB>, title: &str, line: &Line, data: &R
         .y_label_area_size(48)
         .build_cartesian_2d(0f64..x1, 0f64..y_hi)
         .msg()?;
-    time_mesh(&mut chart, 12, false)?;
+    time_mesh(&mut chart, 12)?;
     if let Some(ev) = &data.events {
         shade_events(&mut chart, ev, y_hi, 11)?;
     }

@@ -3,7 +3,7 @@
 //! Everything here is bounded whatever the run's size: `requests.parquet` is
 //! streamed batch by batch into a fixed-width histogram and a throughput series
 //! of at most [`MAX_POINTS`] buckets; `samples.parquet` is streamed into at most
-//! [`MAX_POINTS`] buckets per (server, metric) line. Only `events.parquet`, one row
+//! [`GAUGE_POINTS`] buckets per (server, metric) line. Only `events.parquet`, one row
 //! per event boundary of the scenario, is read whole.
 
 use std::fs::File;
@@ -19,8 +19,12 @@ use super::ReportError;
 use crate::Summary;
 use crate::metrics::schema::{EVENTS_FILE, REQUESTS_FILE, SAMPLES_FILE};
 
-/// Most points drawn per line; longer series are averaged into wider buckets.
-pub const MAX_POINTS: usize = 2000;
+/// Most points of the throughput line; longer runs are averaged into wider
+/// buckets (about one point per pixel of the panel).
+pub const MAX_POINTS: usize = 800;
+/// Most points per server gauge line: the panels are a third as wide, and a
+/// wider bucket also steadies the band of maxima.
+pub const GAUGE_POINTS: usize = 400;
 /// Most servers given their own row of charts; the busiest are chosen.
 pub const MAX_SERVERS: usize = 6;
 /// Bins of the latency histogram.
@@ -124,6 +128,16 @@ pub struct EventWindow {
 }
 
 impl RunData {
+    /// Server rows the dashboard draws: one per charted server, or a single
+    /// row carrying the reason when there is nothing to chart.
+    pub fn server_rows(&self) -> usize {
+        if self.samples_written {
+            self.servers.len().max(1)
+        } else {
+            1
+        }
+    }
+
     /// Read a run directory (`summary.json` is required; each Parquet file is
     /// optional).
     pub fn load(dir: &Path) -> Result<RunData, ReportError> {
@@ -132,11 +146,10 @@ impl RunData {
             path: summary_path.clone(),
             source: e,
         })?;
-        let summary: Summary =
-            serde_json::from_str(&text).map_err(|e| ReportError::Summary {
-                path: summary_path,
-                source: e,
-            })?;
+        let summary: Summary = serde_json::from_str(&text).map_err(|e| ReportError::Summary {
+            path: summary_path,
+            source: e,
+        })?;
         let scenario_text = match summary.scenario.path.as_deref() {
             None => Err("the scenario was built in code; there is no file to show".into()),
             Some(p) => std::fs::read_to_string(p)
@@ -239,11 +252,7 @@ fn column_error(path: &Path, name: &str) -> ReportError {
     }
 }
 
-fn f64_column<'a>(
-    b: &'a RecordBatch,
-    path: &Path,
-    name: &str,
-) -> Result<&'a [f64], ReportError> {
+fn f64_column<'a>(b: &'a RecordBatch, path: &Path, name: &str) -> Result<&'a [f64], ReportError> {
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .map(|a| a.values().as_ref())
@@ -375,7 +384,7 @@ fn read_samples(
         1.0
     };
     let ticks = ((summary.run.simulated_s.max(0.0) / period).ceil() as usize).max(1);
-    let per_bucket = ticks.div_ceil(MAX_POINTS).max(1);
+    let per_bucket = ticks.div_ceil(GAUGE_POINTS).max(1);
     let bucket_s = period * per_bucket as f64;
     // One spare bucket for a tick that lands exactly on the end.
     let buckets = ticks.div_ceil(per_bucket) + 1;
@@ -407,7 +416,11 @@ fn read_samples(
             let a = &mut acc[s * SERVER_METRICS.len() + m][i];
             a.sum += mean[row];
             a.n += 1;
-            a.max = if a.n == 1 { max[row] } else { a.max.max(max[row]) };
+            a.max = if a.n == 1 {
+                max[row]
+            } else {
+                a.max.max(max[row])
+            };
             a.t = a.t.max(t[row]);
         }
     }
@@ -493,4 +506,89 @@ fn strings(b: &RecordBatch, path: &Path, name: &str) -> Result<Vec<String>, Repo
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::SimTime;
+    use crate::{RunOptions, Scenario};
+
+    /// 150 s of the outage scenario: the outage (120–240 s) is still open at
+    /// the end, the spike (300 s) never starts.
+    fn run_into(dir: &Path) -> Summary {
+        let sc = Scenario::load(Path::new("scenarios/outage_and_spike.yml")).expect("scenario");
+        let opts = RunOptions {
+            horizon: Some(SimTime::from_secs(150)),
+            out_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
+        crate::run(&sc, opts).expect("run").summary
+    }
+
+    #[test]
+    fn every_request_is_counted_once() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let s = run_into(tmp.path());
+        let d = RunData::load(tmp.path()).expect("load");
+        let h = d.latency.expect("requests written");
+        assert_eq!(h.total, s.results.requests.completed);
+        assert_eq!(h.counts.iter().sum::<u64>() + h.above, h.total);
+        let t = d.throughput.expect("requests written");
+        assert_eq!(t.bucket_s, 1.0);
+        let completed: f64 = t.completed_rps.iter().sum();
+        let dropped: f64 = t.dropped_rps.iter().sum();
+        assert_eq!(completed, s.results.requests.completed as f64);
+        assert_eq!(dropped, s.results.requests.dropped as f64);
+        let ev = d.events.expect("events written");
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].id, "srv-2-outage");
+        assert_eq!(ev[0].kind, EventKindShown::ServerDown);
+        assert_eq!((ev[0].start_s, ev[0].end_s), (120.0, 150.0));
+        assert_eq!(d.servers.len(), 3);
+        for server in &d.servers {
+            for line in &server.metrics {
+                assert!(!line.t.is_empty() && line.t.len() <= GAUGE_POINTS + 1);
+                assert!(line.mean.iter().zip(&line.max).all(|(m, x)| m <= x));
+            }
+        }
+    }
+
+    #[test]
+    fn long_runs_are_downsampled_to_a_bounded_number_of_points() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = run_into(tmp.path());
+        // Pretend the run lasted 10⁶ s: the buckets must stay bounded however
+        // long the horizon.
+        s.run.simulated_s = 1e6;
+        let (_, t) = read_requests(&tmp.path().join(REQUESTS_FILE), &s).expect("requests");
+        assert!(t.completed_rps.len() <= MAX_POINTS);
+        let servers =
+            read_samples(&tmp.path().join(SAMPLES_FILE), &s, &chosen_servers(&s)).expect("samples");
+        for line in servers.iter().flat_map(|s| &s.metrics) {
+            // All 150 s of ticks land in the first bucket or two.
+            assert!(!line.t.is_empty() && line.t.len() <= 2);
+        }
+    }
+
+    #[test]
+    fn beyond_the_limit_the_busiest_servers_are_charted() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = run_into(tmp.path());
+        let template = s.results.servers[0].clone();
+        s.results.servers = (0..MAX_SERVERS + 3)
+            .map(|i| {
+                let mut x = template.clone();
+                x.id = format!("s{i}");
+                // Busy every third server; s1, s4, s7 tie and keep their order.
+                x.cpu_utilisation = [0.1, 0.9, 0.5][i % 3];
+                x
+            })
+            .collect();
+        let chosen = chosen_servers(&s);
+        assert_eq!(chosen, ["s1", "s4", "s7", "s2", "s5", "s8"]);
+        s.results.servers.truncate(MAX_SERVERS);
+        let all: Vec<String> = (0..MAX_SERVERS).map(|i| format!("s{i}")).collect();
+        assert_eq!(chosen_servers(&s), all);
+    }
 }

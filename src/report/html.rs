@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use super::charts::{self, PNG_WIDTH, SERVER_ROW_H, TOP_ROW_H};
+use super::charts::{self, SERVER_ROW_H, TOP_ROW_H};
 use super::count;
 use super::data::RunData;
 
@@ -81,9 +81,40 @@ fn svg(
     }
     // Inline SVG in HTML needs no namespace; dropping it leaves the page with
     // no URL at all.
-    Ok(s.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "")
-        .replacen("<svg ", "<svg role=\"img\" ", 1))
+    let s = s
+        .replace(" xmlns=\"http://www.w3.org/2000/svg\"", "")
+        .replacen("<svg ", "<svg role=\"img\" ", 1);
+    Ok(undo_font_shrink(&s))
 }
+
+/// The SVG backend writes `font-size` as the requested size / 1.24 while the
+/// bitmap backend draws glyphs at the requested size; scale it back so the
+/// page's text is as large as the PNG's.
+fn undo_font_shrink(svg: &str) -> String {
+    const KEY: &str = "font-size=\"";
+    let mut out = String::with_capacity(svg.len());
+    let mut rest = svg;
+    while let Some(i) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        let end = tail.find('"').unwrap_or(tail.len());
+        match tail[..end].parse::<f64>() {
+            Ok(v) => {
+                let _ = write!(out, "{:.1}", v * 1.24);
+            }
+            Err(_) => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Width of the page's content column, CSS pixels: charts are drawn at the
+/// size they are shown, so their text keeps its size.
+const CONTENT_W: u32 = 1176;
+/// Gap between the two top charts.
+const GAP_W: u32 = 24;
 
 struct Table {
     html: String,
@@ -146,7 +177,11 @@ fn card(o: &mut String, k: &str, v: &str) {
 pub(crate) fn page(data: &RunData) -> Result<String, String> {
     let s = &data.summary;
     let r = &s.results;
-    let path = s.scenario.path.as_deref().unwrap_or("(scenario built in code)");
+    let path = s
+        .scenario
+        .path
+        .as_deref()
+        .unwrap_or("(scenario built in code)");
     let mut o = String::with_capacity(256 * 1024);
     let _ = write!(
         o,
@@ -175,7 +210,11 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
     o.push_str("<div class=\"cards\">");
     card(&mut o, "requests completed", &count(r.requests.completed));
     card(&mut o, "dropped", &count(r.requests.dropped));
-    card(&mut o, "p99 latency", &format!("{} ms", ms(r.latency.p99_s)));
+    card(
+        &mut o,
+        "p99 latency",
+        &format!("{} ms", ms(r.latency.p99_s)),
+    );
     card(
         &mut o,
         "mean throughput",
@@ -190,7 +229,10 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
     t.row(&["generated".into(), n(count(q.generated))]);
     t.row(&["completed".into(), n(count(q.completed))]);
     t.row(&["dropped".into(), n(count(q.dropped))]);
-    t.row(&["in flight at horizon".into(), n(count(q.in_flight_at_horizon))]);
+    t.row(&[
+        "in flight at horizon".into(),
+        n(count(q.in_flight_at_horizon)),
+    ]);
     let ended = q.completed + q.dropped;
     let rate = if ended > 0 {
         format!("{:.3} %", q.dropped as f64 / ended as f64 * 100.0)
@@ -299,7 +341,7 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
             "<p class=\"note\">Shaded: injected events (red: server outage, orange: network spike).</p>\n",
         );
     }
-    let half = PNG_WIDTH / 2;
+    let half = (CONTENT_W - GAP_W) / 2;
     let lat = svg(half, TOP_ROW_H, |a| charts::latency(a, data))?;
     let thr = svg(half, TOP_ROW_H, |a| charts::throughput(a, data))?;
     let _ = write!(
@@ -307,11 +349,11 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
         "<div class=\"grid2\">\n<figure>{lat}</figure>\n<figure>{thr}</figure>\n</div>\n"
     );
     if !data.samples_written || data.servers.is_empty() {
-        let f = svg(PNG_WIDTH, SERVER_ROW_H, |a| charts::server_rows(a, data))?;
+        let f = svg(CONTENT_W, SERVER_ROW_H, |a| charts::server_rows(a, data))?;
         let _ = write!(o, "<figure>{f}</figure>\n");
     } else {
         for server in &data.servers {
-            let f = svg(PNG_WIDTH, SERVER_ROW_H, |a| {
+            let f = svg(CONTENT_W, SERVER_ROW_H, |a| {
                 charts::server_row(a, server, data)
             })?;
             let _ = write!(o, "<figure>{f}</figure>\n");
@@ -417,7 +459,18 @@ mod tests {
 
     #[test]
     fn escape_covers_markup_and_quotes() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn font_sizes_are_scaled_back() {
+        assert_eq!(
+            undo_font_shrink("<text font-size=\"10\">a</text><text font-size=\"x\">"),
+            "<text font-size=\"12.4\">a</text><text font-size=\"x\">"
+        );
     }
 
     #[test]

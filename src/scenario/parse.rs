@@ -13,7 +13,12 @@ use super::schema::ScenarioFile;
 pub fn parse(text: &str) -> Result<ScenarioFile, Box<Diagnostic>> {
     let de = serde_norway::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, ScenarioFile>(de).map_err(|e| {
-        let path = e.path().to_string();
+        // An empty key at the top level (`? ` with no key) has an empty path;
+        // "." keeps every diagnostic's path non-empty.
+        let path = match e.path().to_string() {
+            p if p.is_empty() => ".".to_string(),
+            p => p,
+        };
         let inner = e.into_inner();
         let mut d = describe(&path, &message_of(&inner));
         if let Some(loc) = inner.location() {
@@ -179,6 +184,13 @@ mod tests {
         assert_eq!(did_you_mean("sample_period", keys), Some("sample_period_s"));
         assert_eq!(did_you_mean("colour", keys), None);
         assert_eq!(did_you_mean("rm", ["ram", "io_db"]), Some("ram"));
+    }
+
+    #[test]
+    fn an_empty_top_level_key_still_has_a_path() {
+        // Found by the property tests: `?` is an explicit, empty mapping key.
+        let d = parse("?").unwrap_err();
+        assert_eq!(d.path, ".");
     }
 
     #[test]

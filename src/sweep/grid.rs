@@ -71,7 +71,9 @@ impl YamlPath {
                 }
                 Segment::Index(n) => {
                     let Value::Sequence(s) = node else {
-                        return Err(format!("`{here}` is not a list, so it has no element [{n}]"));
+                        return Err(format!(
+                            "`{here}` is not a list, so it has no element [{n}]"
+                        ));
                     };
                     let len = s.len();
                     match s.get_mut(*n) {
@@ -85,7 +87,9 @@ impl YamlPath {
                 }
                 Segment::Id(id) => {
                     let Value::Sequence(s) = node else {
-                        return Err(format!("`{here}` is not a list, so it has no element [{id}]"));
+                        return Err(format!(
+                            "`{here}` is not a list, so it has no element [{id}]"
+                        ));
                     };
                     match s
                         .iter_mut()
@@ -409,7 +413,9 @@ mod tests {
             .unwrap();
         assert_eq!(p.segments().len(), 6);
         assert_eq!(p.segments()[3], Segment::Index(0));
-        let p: YamlPath = "topology_graph.edges[client-app].latency.mean".parse().unwrap();
+        let p: YamlPath = "topology_graph.edges[client-app].latency.mean"
+            .parse()
+            .unwrap();
         assert_eq!(p.segments()[2], Segment::Id("client-app".into()));
         for bad in ["", "a..b", "a.", ".a", "[0]", "a[0", "a[]", "a[0]b"] {
             assert!(bad.parse::<YamlPath>().is_err(), "{bad}");
@@ -450,7 +456,10 @@ mod tests {
         assert_eq!(g.points.len(), 6);
         let m = g.points[4].scenario.model();
         assert_eq!(m.rqs_input.avg_active_users.mean, 100.0);
-        assert_eq!(m.topology_graph.nodes.servers[0].server_resources.cpu_cores, 2);
+        assert_eq!(
+            m.topology_graph.nodes.servers[0].server_resources.cpu_cores,
+            2
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Ci {
     pub fn relative_half(&self) -> f64 {
         match self.half {
             None => f64::INFINITY,
-            Some(h) if h == 0.0 => 0.0,
+            Some(0.0) => 0.0,
             Some(_) if self.mean == 0.0 => f64::INFINITY,
             Some(h) => h / self.mean.abs(),
         }
@@ -111,7 +111,11 @@ mod tests {
             (29, 2.045),
             (99, 1.984),
         ] {
-            assert!((t_quantile(df) - t).abs() < 1e-3, "df {df}: {}", t_quantile(df));
+            assert!(
+                (t_quantile(df) - t).abs() < 1e-3,
+                "df {df}: {}",
+                t_quantile(df)
+            );
         }
         assert!((t_quantile(1_000_000) - 1.95996).abs() < 1e-4);
     }

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    UInt64Array,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
@@ -147,16 +146,19 @@ impl Metric {
     /// `drop_rate`, `utilisation`) or a column stem.
     pub fn parse(s: &str) -> Option<Metric> {
         let s = s.trim();
-        Metric::ALL.into_iter().find(|m| m.column() == s).or(match s {
-            "mean" | "latency" | "latency_mean" => Some(Metric::LatencyMean),
-            "p50" => Some(Metric::LatencyP50),
-            "p95" => Some(Metric::LatencyP95),
-            "p99" => Some(Metric::LatencyP99),
-            "throughput" => Some(Metric::Throughput),
-            "drops" => Some(Metric::Dropped),
-            "utilisation" | "utilization" | "cpu" => Some(Metric::CpuUtilisationMax),
-            _ => None,
-        })
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.column() == s)
+            .or(match s {
+                "mean" | "latency" | "latency_mean" => Some(Metric::LatencyMean),
+                "p50" => Some(Metric::LatencyP50),
+                "p95" => Some(Metric::LatencyP95),
+                "p99" => Some(Metric::LatencyP99),
+                "throughput" => Some(Metric::Throughput),
+                "drops" => Some(Metric::Dropped),
+                "utilisation" | "utilization" | "cpu" => Some(Metric::CpuUtilisationMax),
+                _ => None,
+            })
     }
 
     /// Its value in one run's row.
@@ -527,24 +529,28 @@ impl Cols {
         // booleans → Boolean, otherwise text.
         if v.iter().all(|x| x.is_i64()) {
             self.fields.push(Field::new(name, DataType::Int64, true));
-            self.arrays
-                .push(Arc::new(Int64Array::from_iter(v.iter().map(|x| x.as_i64()))));
+            self.arrays.push(Arc::new(Int64Array::from_iter(
+                v.iter().map(|x| x.as_i64()),
+            )));
         } else if v.iter().all(|x| x.is_number()) {
             self.fields.push(Field::new(name, DataType::Float64, true));
-            self.arrays
-                .push(Arc::new(Float64Array::from_iter(v.iter().map(|x| x.as_f64()))));
+            self.arrays.push(Arc::new(Float64Array::from_iter(
+                v.iter().map(|x| x.as_f64()),
+            )));
         } else if v.iter().all(|x| x.is_boolean()) {
             self.fields.push(Field::new(name, DataType::Boolean, true));
-            self.arrays
-                .push(Arc::new(BooleanArray::from_iter(v.iter().map(|x| x.as_bool()))));
+            self.arrays.push(Arc::new(BooleanArray::from_iter(
+                v.iter().map(|x| x.as_bool()),
+            )));
         } else {
             self.fields.push(Field::new(name, DataType::Utf8, true));
-            self.arrays.push(Arc::new(StringArray::from_iter(v.iter().map(|x| {
-                Some(match x {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-            }))));
+            self.arrays
+                .push(Arc::new(StringArray::from_iter(v.iter().map(|x| {
+                    Some(match x {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                }))));
         }
     }
     fn batch(self) -> Result<RecordBatch, SweepError> {
@@ -609,7 +615,10 @@ fn servers_batch(
     c.u64("point", rows.iter().map(|r| r.0).collect());
     c.u64("replication", rows.iter().map(|r| r.1).collect());
     c.str("server", rows.iter().map(|r| r.2.id.clone()).collect());
-    c.u64("cpu_cores", rows.iter().map(|r| u64::from(r.2.cpu_cores)).collect());
+    c.u64(
+        "cpu_cores",
+        rows.iter().map(|r| u64::from(r.2.cpu_cores)).collect(),
+    );
     c.u64("served", rows.iter().map(|r| r.2.served).collect());
     c.f64("cpu_utilisation", f(|s| s.cpu_utilisation));
     c.f64("ready_queue_mean", f(|s| s.ready_queue_mean));
@@ -628,14 +637,26 @@ fn aggregate_batch(m: &Manifest, rows: &[AggregateRow]) -> Result<RecordBatch, S
     c.u64("point", rows.iter().map(|r| r.point).collect());
     let idx: Vec<usize> = rows.iter().map(|r| r.point as usize).collect();
     swept_columns(&mut c, m, &idx);
-    c.u64("replications", rows.iter().map(|r| r.replications).collect());
+    c.u64(
+        "replications",
+        rows.iter().map(|r| r.replications).collect(),
+    );
     for (i, metric) in Metric::ALL.iter().enumerate() {
         let cis: Vec<Ci> = rows.iter().map(|r| r.metrics[i].1).collect();
         let stem = metric.column();
-        c.f64(&format!("{stem}_mean"), cis.iter().map(|x| x.mean).collect());
+        c.f64(
+            &format!("{stem}_mean"),
+            cis.iter().map(|x| x.mean).collect(),
+        );
         c.opt_f64(&format!("{stem}_ci_low"), cis.iter().map(Ci::low).collect());
-        c.opt_f64(&format!("{stem}_ci_high"), cis.iter().map(Ci::high).collect());
-        c.opt_f64(&format!("{stem}_ci_half"), cis.iter().map(|x| x.half).collect());
+        c.opt_f64(
+            &format!("{stem}_ci_high"),
+            cis.iter().map(Ci::high).collect(),
+        );
+        c.opt_f64(
+            &format!("{stem}_ci_half"),
+            cis.iter().map(|x| x.half).collect(),
+        );
     }
     c.batch()
 }

@@ -11,3 +11,5 @@ mod determinism;
 mod scenarios_run;
 mod peer;
 mod outputs;
+mod sweep;
+mod report;

@@ -90,7 +90,8 @@ fn check_wait(case: &str, yaml: &str, expect_cpu: Option<f64>, theory: f64) {
 }
 
 /// M/D/1 mean wait, Pollaczek-Khinchine with zero service variance
-/// (Kleinrock, Queueing Systems vol. 1, eq. 5.72 with C_s^2 = 0):
+/// (mean-value form W = lambda E[S^2] / (2 (1 - rho)) with E[S^2] = S^2; Kleinrock,
+/// Queueing Systems vol. 1, 1975, ch. 5, the M/G/1 queue):
 /// Wq = rho S / (2 (1 - rho)).
 fn md1_wait(lambda: f64, s: f64) -> f64 {
     let rho = lambda * s;
@@ -125,7 +126,8 @@ fn md1_at_rho_nine_tenths_matches_pollaczek_khinchine() {
 
 #[test]
 fn mm1_at_rho_eight_tenths_matches_closed_form() {
-    // M/M/1 (Kleinrock vol. 1, eq. 3.26 and Little): Wq = rho / (mu - lambda).
+    // M/M/1 (Kleinrock vol. 1, ch. 3, birth-death queues, with Little's law):
+    // Wq = rho / (mu - lambda).
     // mu = 100/s (exponential CPU time, mean 10 ms), lambda = 80/s: Wq = 40 ms.
     let (lambda, mu) = (80.0, 100.0);
     let yaml = support::single_server(
@@ -140,7 +142,7 @@ fn mm1_at_rho_eight_tenths_matches_closed_form() {
     check_wait("M/M/1 rho=0.8", &yaml, None, (lambda / mu) / (mu - lambda));
 }
 
-/// Erlang C (Kleinrock vol. 1, eq. 3.40): the probability an arrival waits in
+/// Erlang C (Kleinrock vol. 1, ch. 3, the M/M/m queue): the probability an arrival waits in
 /// M/M/c with offered load a = lambda / mu, then Wq = C / (c mu - lambda).
 fn erlang_c_wait(lambda: f64, mu: f64, c: u32) -> f64 {
     let a = lambda / mu;

@@ -140,6 +140,41 @@ fn check_runs(path: &Path, cut: Option<u64>) {
             );
         }
     }
+    // The latency summary against the rows: mean, sd, min and max exact (up to
+    // float rounding), quantiles within the documented relative error of the
+    // nearest-rank order statistic.
+    let mut lat: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.completed())
+        .map(|r| r.latency)
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let l = &s.results.latency;
+    let n = lat.len();
+    let mean = lat.iter().sum::<f64>() / n as f64;
+    assert!(
+        (l.mean_s - mean).abs() < 1e-9,
+        "{name}: mean {} vs {mean}",
+        l.mean_s
+    );
+    if n > 1 {
+        let sd = (lat.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        assert!(
+            (l.std_s - sd).abs() < 1e-9 + 1e-9 * sd,
+            "{name}: sd {} vs {sd}",
+            l.std_s
+        );
+    }
+    assert_eq!((l.min_s, l.max_s), (lat[0], lat[n - 1]), "{name}: min/max");
+    for (q, got) in [(0.5, l.p50_s), (0.95, l.p95_s), (0.99, l.p99_s)] {
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        let exact = lat[rank - 1];
+        assert!(
+            (got - exact).abs() <= QUANTILE_RELATIVE_ERROR * exact + 1e-9,
+            "{name}: p{} {got} vs order statistic {exact} (rank {rank} of {n})",
+            q * 100.0
+        );
+    }
 }
 
 #[test]
