@@ -183,11 +183,11 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
         .as_deref()
         .unwrap_or("(scenario built in code)");
     let mut o = String::with_capacity(256 * 1024);
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>asyncflow report · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+         <title>asyncflow report · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>",
         escape(path)
     );
     let status = if s.run.status == "complete" {
@@ -198,9 +198,9 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
             escape(&s.run.status)
         )
     };
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<h1>asyncflow report</h1>\n<p class=\"sub\">{} · seed {} · {:.0} s simulated · {}</p>\n",
+        "<h1>asyncflow report</h1>\n<p class=\"sub\">{} · seed {} · {:.0} s simulated · {}</p>",
         escape(path),
         s.run.seed,
         s.run.simulated_s,
@@ -268,9 +268,9 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
     }
     t.row(&["requests".into(), n(count(l.count))]);
     o.push_str(&t.finish());
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<p class=\"note\">Quantiles within {:.2} % relative error.</p>\n</div>\n</div>\n",
+        "<p class=\"note\">Quantiles within {:.2} % relative error.</p>\n</div>\n</div>",
         l.quantile_relative_error * 100.0
     );
 
@@ -344,24 +344,24 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
     let half = (CONTENT_W - GAP_W) / 2;
     let lat = svg(half, TOP_ROW_H, |a| charts::latency(a, data))?;
     let thr = svg(half, TOP_ROW_H, |a| charts::throughput(a, data))?;
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<div class=\"grid2\">\n<figure>{lat}</figure>\n<figure>{thr}</figure>\n</div>\n"
+        "<div class=\"grid2\">\n<figure>{lat}</figure>\n<figure>{thr}</figure>\n</div>"
     );
     if !data.samples_written || data.servers.is_empty() {
         let f = svg(CONTENT_W, SERVER_ROW_H, |a| charts::server_rows(a, data))?;
-        let _ = write!(o, "<figure>{f}</figure>\n");
+        let _ = writeln!(o, "<figure>{f}</figure>");
     } else {
         for server in &data.servers {
             let f = svg(CONTENT_W, SERVER_ROW_H, |a| {
                 charts::server_row(a, server, data)
             })?;
-            let _ = write!(o, "<figure>{f}</figure>\n");
+            let _ = writeln!(o, "<figure>{f}</figure>");
         }
         if r.servers.len() > data.servers.len() {
-            let _ = write!(
+            let _ = writeln!(
                 o,
-                "<p class=\"note\">{} of {} servers charted: the busiest by CPU utilisation.</p>\n",
+                "<p class=\"note\">{} of {} servers charted: the busiest by CPU utilisation.</p>",
                 data.servers.len(),
                 r.servers.len()
             );
@@ -404,16 +404,16 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
     o.push_str("<h2>Scenario</h2>\n");
     match &data.scenario_text {
         Ok(text) => {
-            let _ = write!(
+            let _ = writeln!(
                 o,
-                "<details>\n<summary>{} ({} lines)</summary>\n<pre>{}</pre>\n</details>\n",
+                "<details>\n<summary>{} ({} lines)</summary>\n<pre>{}</pre>\n</details>",
                 escape(path),
                 text.lines().count(),
                 escape(text)
             );
         }
         Err(why) => {
-            let _ = write!(o, "<p class=\"note\">{}</p>\n", escape(why));
+            let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(why));
         }
     }
 
@@ -447,7 +447,7 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
         ),
     ];
     for (k, v) in meta {
-        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>\n", escape(k), escape(&v));
+        let _ = writeln!(o, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v));
     }
     o.push_str("</dl>\n</main>\n</body>\n</html>\n");
     Ok(o)

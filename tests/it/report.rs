@@ -370,3 +370,17 @@ fn a_real_browser_renders_the_report() {
     assert_eq!((w, h), (1280, 2000));
     assert_not_blank(&shot);
 }
+
+#[test]
+fn the_tag_checker_catches_broken_markup() {
+    for bad in ["<div><p></div></p>", "<div>", "</p>", "a < b", "<p>x</p><"] {
+        assert!(
+            std::panic::catch_unwind(|| check_tags(bad)).is_err(),
+            "{bad}"
+        );
+    }
+    check_tags(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>a > b {}</style></head>\
+         <body><svg><rect/></svg><!-- c --></body></html>",
+    );
+}
