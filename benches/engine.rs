@@ -10,7 +10,9 @@ use asyncflow::{RunOptions, Scenario};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn load(name: &str) -> Scenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/bench")
+        .join(name);
     Scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -20,7 +22,11 @@ fn run(s: &Scenario, horizon: Option<SimTime>, out: Option<PathBuf>) -> u64 {
         RunOptions {
             seed: Some(1),
             horizon,
-            outputs: Some(if out.is_some() { OutputSelection::ALL } else { OutputSelection::NONE }),
+            outputs: Some(if out.is_some() {
+                OutputSelection::ALL
+            } else {
+                OutputSelection::NONE
+            }),
             out_dir: out,
             ..RunOptions::default()
         },
@@ -45,7 +51,14 @@ fn bench_engine(c: &mut Criterion) {
             let out = outputs.then(|| tmp.path().join(name));
             let requests = run(&s, horizon, out.clone());
             group.throughput(Throughput::Elements(requests));
-            let id = BenchmarkId::new(if outputs { "outputs_all" } else { "outputs_none" }, name);
+            let id = BenchmarkId::new(
+                if outputs {
+                    "outputs_all"
+                } else {
+                    "outputs_none"
+                },
+                name,
+            );
             group.bench_function(id, |b| b.iter(|| run(&s, horizon, out.clone())));
         }
     }

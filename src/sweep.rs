@@ -21,7 +21,8 @@
 //! | `servers.parquet` | one row per run and server |
 //! | `aggregate.parquet` | one row per point: mean and 95% interval of each metric |
 //! | `bands.parquet` | per point, gauge series and tick: mean and 95% interval |
-//! | `sweep.html` | the aggregate table |
+//! | `sweep.png` | the chart of each key metric against the swept values |
+//! | `sweep.html` | the chart (inline SVG) and the aggregate table |
 
 pub mod grid;
 pub mod html;
@@ -158,6 +159,9 @@ pub enum SweepError {
     /// The sweep was stopped (Ctrl-C) before every run finished.
     #[error("stopped before every run finished")]
     Stopped,
+    /// The sweep chart could not be drawn.
+    #[error("cannot draw the sweep chart: {0}")]
+    Chart(crate::report::ReportError),
 }
 
 /// This process's share of a sharded sweep.
@@ -537,7 +541,7 @@ pub fn run_sweep(grid: &Grid, out: &Path, opts: &SweepOptions) -> Result<SweepOu
     if opts.shard.is_some() {
         return Ok(SweepOutcome { runs, tables: None });
     }
-    let tables = merge(out)?;
+    let tables = tables::merge_in(out, &pool)?;
     Ok(SweepOutcome {
         runs,
         tables: Some(tables),

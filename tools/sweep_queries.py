@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """p99 latency against the swept parameters, with 95% intervals, from a sweep
 directory, answered twice: with DuckDB and with Polars, straight from the
-hive-partitioned request files (OUT/point=<k>/replication=<r>/requests.parquet).
+hive-partitioned request files (OUT/point=<k>/replication=<r>/requests.parquet,
+read as OUT/**/requests.parquet with hive partitioning).
 
 Usage: sweep_queries.py OUT
 
@@ -80,7 +81,7 @@ def swept_columns(out: Path) -> list[str]:
 
 def p99_duckdb(out: Path) -> dict[tuple[int, int], float]:
     con = duckdb.connect()
-    glob = str(out / "point=*" / "replication=*" / "requests.parquet")
+    glob = str(out / "**" / "requests.parquet")
     rows = con.execute(
         f"""
         SELECT point, replication, quantile_disc(latency_s, {Q}) AS p99
@@ -94,7 +95,7 @@ def p99_duckdb(out: Path) -> dict[tuple[int, int], float]:
 
 
 def p99_polars(out: Path) -> dict[tuple[int, int], float]:
-    glob = str(out / "point=*" / "replication=*" / "requests.parquet")
+    glob = str(out / "**" / "requests.parquet")
     df = (
         pl.scan_parquet(glob, hive_partitioning=True)
         .filter(pl.col("status") == "completed")
@@ -121,7 +122,7 @@ def by_point(p99: dict[tuple[int, int], float]) -> dict[int, list[float]]:
 
 def check_bands(out: Path) -> str | None:
     """Compare bands.parquet with the replications' samples; None when fine."""
-    glob = str(out / "point=*" / "replication=*" / "samples.parquet")
+    glob = str(out / "**" / "samples.parquet")
     if not list(out.glob("point=*/replication=*/samples.parquet")):
         return None
     con = duckdb.connect()

@@ -12,12 +12,12 @@ use super::queue::EventQueue;
 use super::time::SimTime;
 use crate::metrics::record::{NameId, RequestRecord};
 use crate::metrics::summary::RunStats;
+use crate::model::edge;
 use crate::model::edge::{EdgeConfig, EdgeState};
 use crate::model::generator::{self, GeneratorConfig, GeneratorState};
 use crate::model::load_balancer::{LbConfig, LbState};
-use crate::model::server::{self, ServerConfig, ServerState};
-use crate::model::edge;
 use crate::model::request::Request;
+use crate::model::server::{self, ServerConfig, ServerState};
 
 /// Cached queries for the components handlers touch, so a lookup is an entity
 /// location plus a table read (no type-id lookup per access).
@@ -124,7 +124,9 @@ pub fn dispatch_until(
                         EventKind::CpuDone => {
                             server::on_cpu_done(world, &mut cx, ev.target, ev.request)
                         }
-                        EventKind::IoDone => server::on_io_done(world, &mut cx, ev.target, ev.request),
+                        EventKind::IoDone => {
+                            server::on_io_done(world, &mut cx, ev.target, ev.request)
+                        }
                     }
                     while let Some((s, r)) = cx.to_start.pop_front() {
                         server::start_admitted(world, &mut cx, s, r);

@@ -37,7 +37,9 @@ impl Output {
 
     /// Take the sinks out to finish them.
     pub fn into_sinks(self) -> Sinks {
-        self.sinks.into_inner().unwrap_or_else(PoisonError::into_inner)
+        self.sinks
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn keep(&mut self, r: Result<(), OutputError>) {

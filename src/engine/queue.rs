@@ -127,7 +127,10 @@ impl RadixQueue {
 impl Pending for RadixQueue {
     #[inline]
     fn push(&mut self, time: SimTime, event: Event) {
-        debug_assert!(time.0 >= self.last, "event scheduled before the last popped time");
+        debug_assert!(
+            time.0 >= self.last,
+            "event scheduled before the last popped time"
+        );
         let time = SimTime(time.0.max(self.last));
         let b = self.bucket_of(time.0);
         self.buckets[b].push((time, event));
@@ -277,7 +280,11 @@ mod tests {
                 q.push(SimTime(now + delay), ev(i as u32));
             } else {
                 // Sometimes pop with a limit, as the run loop does at sync points.
-                let limit = if i % limit_every == 0 { SimTime(now + 3) } else { SimTime::MAX };
+                let limit = if i % limit_every == 0 {
+                    SimTime(now + 3)
+                } else {
+                    SimTime::MAX
+                };
                 if let Some((t, e)) = q.pop_before(limit) {
                     assert!(t.0 >= now);
                     now = t.0;

@@ -115,6 +115,21 @@ pub enum RunError {
     /// Writing outputs failed.
     #[error("cannot write outputs: {0}")]
     Output(#[from] OutputError),
+    /// More requests were in the system than `sim_settings.max_in_flight` allows.
+    #[error(
+        "{in_flight} requests in the system at t = {at_s:.3} s exceed sim_settings.max_in_flight = {limit}: \
+         the scenario is overloaded and its backlog grows without bound \
+         (about 200 bytes per waiting request); reduce the load, add capacity, \
+         or raise sim_settings.max_in_flight"
+    )]
+    Backlog {
+        /// Requests in the system.
+        in_flight: u64,
+        /// The limit.
+        limit: u64,
+        /// When it was passed, in simulated seconds.
+        at_s: f64,
+    },
     /// `summary.json` could not be encoded.
     #[error("cannot encode summary.json: {0}")]
     Summary(#[from] serde_json::Error),
@@ -306,6 +321,9 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     let full_horizon = SimTime::from_secs(m.sim_settings.total_simulation_time.max(0) as u64);
     let horizon = opts.horizon.unwrap_or(full_horizon);
     let period = SimTime::from_secs_f64(m.sim_settings.sample_period_s).max(SimTime(1));
+    let max_in_flight = u64::try_from(m.sim_settings.max_in_flight)
+        .unwrap_or(1)
+        .max(1);
 
     let mut world = World::new();
     let topo = build(&mut world, scenario, seed, opts.replication)?;
@@ -348,10 +366,19 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     let (mut dispatch_s, mut batch_s) = (0.0, 0.0);
     let mut last_progress = Instant::now();
     loop {
-        let next_inj = world.resource::<Injections>().next_time().unwrap_or(SimTime::MAX);
+        let next_inj = world
+            .resource::<Injections>()
+            .next_time()
+            .unwrap_or(SimTime::MAX);
         let sync = next_tick.min(next_inj).min(horizon);
         let t0 = Instant::now();
-        dispatch_until(&mut world, &mut lookups, topo.client_name, sync, &mut dstats);
+        dispatch_until(
+            &mut world,
+            &mut lookups,
+            topo.client_name,
+            sync,
+            &mut dstats,
+        );
         world.resource_mut::<EventQueue>().advance_to(sync);
         let t1 = Instant::now();
         dispatch_s += (t1 - t0).as_secs_f64();
@@ -365,20 +392,36 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
             ticks += 1;
             last_tick = sync;
             if sync == next_tick {
-                next_tick = next_tick + period;
+                next_tick += period;
             }
         }
         if let Some(e) = world.resource_mut::<Output>().error.take() {
             return Err(RunError::Output(e));
         }
+        let stats = world.resource::<RunStats>();
+        let in_flight = stats.generated() - stats.completed() - stats.dropped();
+        if in_flight > max_in_flight {
+            return Err(RunError::Backlog {
+                in_flight,
+                limit: max_in_flight,
+                at_s: sync.as_secs_f64(),
+            });
+        }
         if sync >= horizon {
             break;
         }
-        if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if opts
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+        {
             status = RunStatus::Interrupted;
             // Close the partial period so aggregates cover what was simulated.
             if last_tick < sync {
-                *world.resource_mut::<Clock>() = Clock { now: sync, tick: true };
+                *world.resource_mut::<Clock>() = Clock {
+                    now: sync,
+                    tick: true,
+                };
                 schedule.run(&mut world);
                 last_tick = sync;
                 ticks += 1;
@@ -412,7 +455,14 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
             .iter()
             .map(|k| {
                 let (n, ns) = (counts[*k as usize], nanos[*k as usize]);
-                (k.as_str().to_owned(), if ns > 0 { n as f64 * 1e9 / ns as f64 } else { 0.0 })
+                (
+                    k.as_str().to_owned(),
+                    if ns > 0 {
+                        n as f64 * 1e9 / ns as f64
+                    } else {
+                        0.0
+                    },
+                )
             })
             .collect()
     });
@@ -478,7 +528,8 @@ fn summarize(world: &mut World, topo: &Topology, until: SimTime) -> ResultsSecti
     let secs = until.as_secs_f64();
     let mut servers = Vec::with_capacity(topo.servers.len());
     for &e in &topo.servers {
-        let (Some(cfg), Some(st)) = (world.get::<ServerConfig>(e), world.get::<ServerState>(e)) else {
+        let (Some(cfg), Some(st)) = (world.get::<ServerConfig>(e), world.get::<ServerState>(e))
+        else {
             continue;
         };
         let g = &st.gauges;
@@ -487,7 +538,11 @@ fn summarize(world: &mut World, topo: &Topology, until: SimTime) -> ResultsSecti
             id: topo.names.get(cfg.name).to_owned(),
             cpu_cores: cfg.cores,
             served: st.served,
-            cpu_utilisation: if core_secs > 0.0 { g.busy_cores.run_integral_secs() / core_secs } else { 0.0 },
+            cpu_utilisation: if core_secs > 0.0 {
+                g.busy_cores.run_integral_secs() / core_secs
+            } else {
+                0.0
+            },
             ready_queue_mean: g.ready_queue.run_mean(until),
             ready_queue_max: g.ready_queue.run_max(),
             io_sleep_mean: g.io_sleep.run_mean(until),

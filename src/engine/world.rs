@@ -20,7 +20,7 @@ use crate::model::load_balancer::{LbConfig, LbState};
 use crate::model::server::{EndpointPlan, ServerConfig, ServerState, StepPlan, Work};
 use crate::scenario::Scenario;
 use crate::scenario::rv::{Sampler, SamplerError};
-use crate::scenario::schema::{EventKind, SampleMetric, StepFamily};
+use crate::scenario::schema::{EventKind, LbAlgorithm, SampleMetric, StepFamily};
 
 /// A scenario value the engine cannot use (validation should have refused it).
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +58,14 @@ pub struct Topology {
     pub edge_metric: bool,
 }
 
-fn sampler(what: impl Fn() -> String, s: Result<Sampler, SamplerError>) -> Result<Sampler, BuildError> {
-    s.map_err(|source| BuildError::Sampler { what: what(), source })
+fn sampler(
+    what: impl Fn() -> String,
+    s: Result<Sampler, SamplerError>,
+) -> Result<Sampler, BuildError> {
+    s.map_err(|source| BuildError::Sampler {
+        what: what(),
+        source,
+    })
 }
 
 /// Spawn every node and edge of `scenario` into `world`; returns the topology.
@@ -91,17 +97,25 @@ pub fn build(
             e
         })
         .collect();
-    let edges: Vec<Entity> = m.topology_graph.edges.iter().map(|_| world.spawn_empty().id()).collect();
+    let edges: Vec<Entity> = m
+        .topology_graph
+        .edges
+        .iter()
+        .map(|_| world.spawn_empty().id())
+        .collect();
 
     // Out edges of every source, in declaration order.
     let mut out_of: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, e) in m.topology_graph.edges.iter().enumerate() {
         out_of.entry(e.source.as_str()).or_default().push(i);
     }
-    let first_out = |id: &str| -> Option<Entity> { out_of.get(id).and_then(|v| v.first()).map(|&i| edges[i]) };
+    let first_out =
+        |id: &str| -> Option<Entity> { out_of.get(id).and_then(|v| v.first()).map(|&i| edges[i]) };
 
     // Load balancer slots: its out edges in declaration order.
-    let lb_edges: Vec<usize> = lb.map(|(l, _)| out_of.get(l.id.as_str()).cloned().unwrap_or_default()).unwrap_or_default();
+    let lb_edges: Vec<usize> = lb
+        .map(|(l, _)| out_of.get(l.id.as_str()).cloned().unwrap_or_default())
+        .unwrap_or_default();
     let mut lb_slots = LbSlots::default();
 
     let gen_name = names.intern(&m.rqs_input.id);
@@ -109,32 +123,50 @@ pub fn build(
 
     for (i, e) in m.topology_graph.edges.iter().enumerate() {
         let name = names.intern(&e.id);
-        let &(target, target_kind) = node_of
-            .get(e.target.as_str())
-            .ok_or_else(|| BuildError::Topology(format!("edge {}: unknown target {}", e.id, e.target)))?;
-        let lb_slot = lb.and_then(|(_, lbe)| lb_edges.iter().position(|&j| j == i).map(|slot| (lbe, slot)));
-        if let Some((lbe, slot)) = lb_slot {
+        let &(target, target_kind) = node_of.get(e.target.as_str()).ok_or_else(|| {
+            BuildError::Topology(format!("edge {}: unknown target {}", e.id, e.target))
+        })?;
+        let slot_of = lb.and_then(|(l, lbe)| {
+            lb_edges
+                .iter()
+                .position(|&j| j == i)
+                .map(|slot| (l, lbe, slot))
+        });
+        if let Some((_, lbe, slot)) = slot_of {
             lb_slots.0.push((target, lbe, slot));
         }
+        // Only least connection reads the in-transit table, so only its edges
+        // pay for keeping it current.
+        let lb_slot = slot_of
+            .filter(|(l, _, _)| l.algorithms == LbAlgorithm::LeastConnection)
+            .map(|(_, lbe, slot)| (lbe, slot));
         let cfg = EdgeConfig {
             name,
-            latency: sampler(|| format!("edge {} latency", e.id), Sampler::new(&e.latency))?,
+            latency: sampler(
+                || format!("edge {} latency", e.id),
+                Sampler::new(&e.latency),
+            )?,
             dropout: e.dropout_rate,
             target,
             target_kind,
             lb_slot,
         };
-        world
-            .entity_mut(edges[i])
-            .insert((cfg, EdgeState::new(stream(seed, replication, "edge", &e.id))));
+        world.entity_mut(edges[i]).insert((
+            cfg,
+            EdgeState::new(stream(seed, replication, "edge", &e.id)),
+        ));
     }
 
     let g = &m.rqs_input;
-    let gen_out = first_out(&g.id).ok_or_else(|| BuildError::Topology(format!("generator {} has no out edge", g.id)))?;
+    let gen_out = first_out(&g.id)
+        .ok_or_else(|| BuildError::Topology(format!("generator {} has no out edge", g.id)))?;
     world.entity_mut(generator).insert((
         GeneratorConfig {
             name: gen_name,
-            users: sampler(|| "avg_active_users".into(), Sampler::new(&g.avg_active_users))?,
+            users: sampler(
+                || "avg_active_users".into(),
+                Sampler::new(&g.avg_active_users),
+            )?,
             rpm: g.avg_request_per_minute_per_user.mean,
             window: SimTime::from_secs(g.user_sampling_window.max(1) as u64),
             out_edge: gen_out,
@@ -142,8 +174,9 @@ pub fn build(
         GeneratorState::new(stream(seed, replication, "generator", &g.id)),
     ));
 
-    let client_out =
-        first_out(&nodes.client.id).ok_or_else(|| BuildError::Topology(format!("client {} has no out edge", nodes.client.id)))?;
+    let client_out = first_out(&nodes.client.id).ok_or_else(|| {
+        BuildError::Topology(format!("client {} has no out edge", nodes.client.id))
+    })?;
     world.entity_mut(client).insert(ClientConfig {
         name: client_name,
         out_edge: client_out,
@@ -175,8 +208,14 @@ pub fn build(
                     let smp = sampler(what, Sampler::for_step(value))?;
                     match family {
                         StepFamily::Ram => ram.push(smp),
-                        StepFamily::Cpu => steps.push(StepPlan { work: Work::Cpu, duration: smp }),
-                        StepFamily::Io => steps.push(StepPlan { work: Work::Io, duration: smp }),
+                        StepFamily::Cpu => steps.push(StepPlan {
+                            work: Work::Cpu,
+                            duration: smp,
+                        }),
+                        StepFamily::Io => steps.push(StepPlan {
+                            work: Work::Io,
+                            duration: smp,
+                        }),
                     }
                 }
             }
@@ -186,17 +225,18 @@ pub fn build(
                 steps,
             });
         }
-        let cumulative_weights = if s.endpoints.iter().all(|ep| ep.probability.is_some()) && s.endpoints.len() > 1 {
-            s.endpoints
-                .iter()
-                .scan(0.0, |acc, ep| {
-                    *acc += ep.probability.unwrap_or(0.0);
-                    Some(*acc)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let cumulative_weights =
+            if s.endpoints.iter().all(|ep| ep.probability.is_some()) && s.endpoints.len() > 1 {
+                s.endpoints
+                    .iter()
+                    .scan(0.0, |acc, ep| {
+                        *acc += ep.probability.unwrap_or(0.0);
+                        Some(*acc)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
         let cores = u32::try_from(s.server_resources.cpu_cores.max(1)).unwrap_or(u32::MAX);
         world.entity_mut(e).insert((
             ServerConfig {
@@ -212,15 +252,25 @@ pub fn build(
     }
 
     // Injected events.
-    let edge_of: HashMap<&str, Entity> =
-        m.topology_graph.edges.iter().zip(&edges).map(|(e, &ent)| (e.id.as_str(), ent)).collect();
+    let edge_of: HashMap<&str, Entity> = m
+        .topology_graph
+        .edges
+        .iter()
+        .zip(&edges)
+        .map(|(e, &ent)| (e.id.as_str(), ent))
+        .collect();
     let mut items = Vec::new();
     for ev in &m.events {
         let id = names.intern(&ev.event_id);
         let target = names.intern(&ev.target_id);
         let start = SimTime::from_secs_f64(ev.start.t_start);
         let end = SimTime::from_secs_f64(ev.end.t_end);
-        let missing = || BuildError::Topology(format!("event {}: unknown target {}", ev.event_id, ev.target_id));
+        let missing = || {
+            BuildError::Topology(format!(
+                "event {}: unknown target {}",
+                ev.event_id, ev.target_id
+            ))
+        };
         let (a, b) = match ev.start.kind {
             EventKind::ServerDown | EventKind::ServerUp => {
                 let &(server, _) = node_of.get(ev.target_id.as_str()).ok_or_else(missing)?;
@@ -229,11 +279,22 @@ pub fn build(
             EventKind::NetworkSpikeStart | EventKind::NetworkSpikeEnd => {
                 let &edge = edge_of.get(ev.target_id.as_str()).ok_or_else(missing)?;
                 let extra = SimTime::from_secs_f64(ev.start.spike_s.unwrap_or(0.0));
-                (Action::SpikeStart { edge, extra }, Action::SpikeEnd { edge, extra })
+                (
+                    Action::SpikeStart { edge, extra },
+                    Action::SpikeEnd { edge, extra },
+                )
             }
         };
-        items.push(Injection { at: start, action: a, record: Injections::record(start, id, target, ev.start.kind) });
-        items.push(Injection { at: end, action: b, record: Injections::record(end, id, target, ev.end.kind) });
+        items.push(Injection {
+            at: start,
+            action: a,
+            record: Injections::record(start, id, target, ev.start.kind),
+        });
+        items.push(Injection {
+            at: end,
+            action: b,
+            record: Injections::record(end, id, target, ev.end.kind),
+        });
     }
     world.insert_resource(Injections::new(items, lb_slots));
 

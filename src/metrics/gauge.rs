@@ -62,7 +62,11 @@ impl Gauge {
         let len = (t - self.period_start).as_nanos() as f64;
         let reading = GaugeReading {
             value: self.value,
-            mean: if len > 0.0 { self.period_integral / len } else { self.value },
+            mean: if len > 0.0 {
+                self.period_integral / len
+            } else {
+                self.value
+            },
             max: self.period_max.max(self.value),
         };
         self.run_integral += self.period_integral;
@@ -76,7 +80,11 @@ impl Gauge {
     /// Time-weighted mean over [0, `until`]; `until` must be the last tick.
     pub fn run_mean(&self, until: SimTime) -> f64 {
         let len = until.as_nanos() as f64;
-        if len > 0.0 { self.run_integral / len } else { 0.0 }
+        if len > 0.0 {
+            self.run_integral / len
+        } else {
+            0.0
+        }
     }
 
     /// Integral over the run up to the last tick, in value·seconds.

@@ -110,7 +110,11 @@ impl RunStats {
         LatencySummary {
             count: n,
             mean_s: (self.sum_ns as f64 / n as f64) / 1e9,
-            std_s: if n > 1 { (self.w_m2 / (n - 1) as f64).sqrt() } else { 0.0 },
+            std_s: if n > 1 {
+                (self.w_m2 / (n - 1) as f64).sqrt()
+            } else {
+                0.0
+            },
             min_s: self.min.as_secs_f64(),
             p50_s: q(0.5),
             p95_s: q(0.95),

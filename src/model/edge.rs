@@ -9,7 +9,7 @@ use crate::engine::event::{Event, EventKind};
 use crate::engine::time::SimTime;
 use crate::metrics::gauge::Gauge;
 use crate::metrics::record::{NameId, RequestStatus};
-use crate::model::request::{self, Phase};
+use crate::model::request;
 use crate::model::{client, load_balancer, server};
 use crate::scenario::rv::Sampler;
 
@@ -37,7 +37,8 @@ pub struct EdgeConfig {
     pub target: Entity,
     /// Its kind.
     pub target_kind: NodeKind,
-    /// When the source is a load balancer: it and this edge's slot in its tables.
+    /// When the source is a least-connection load balancer: it and this edge's
+    /// slot in its in-transit table (round robin keeps no such table).
     pub lb_slot: Option<(Entity, usize)>,
 }
 
@@ -71,6 +72,9 @@ impl EdgeState {
 
 /// Put a request on an edge: lose it with the dropout probability, otherwise
 /// deliver it after a latency draw plus the active spikes.
+///
+/// The request is already in its network phase: it is born in it, node
+/// hand-offs take no time, and a server puts it back in it when it leaves.
 pub fn send(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
     let now = cx.now;
     let Ok((cfg, mut st)) = cx.q.edges.get_mut(world, edge) else {
@@ -98,9 +102,6 @@ pub fn send(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
     );
     if let Some((lb, slot)) = lb_slot {
         load_balancer::sent_on_slot(world, cx, lb, slot, 1);
-    }
-    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-        r.enter(now, Phase::Network);
     }
 }
 

@@ -82,7 +82,11 @@ pub fn on_window_start(world: &mut World, cx: &mut Ctx, generator: Entity) {
     let users = cfg.users.sample(&mut st.rng);
     let rate = users * cfg.rpm / 60.0;
     st.rate = rate;
-    st.gaps = if rate > 0.0 && rate.is_finite() { Exp::new(rate).ok() } else { None };
+    st.gaps = if rate > 0.0 && rate.is_finite() {
+        Exp::new(rate).ok()
+    } else {
+        None
+    };
     st.window_end = now + cfg.window;
     schedule_next(cx.queue, generator, &mut st, now);
 }

@@ -6,10 +6,10 @@
 
 use bevy_ecs::prelude::*;
 
+use crate::engine::output::Output;
 use crate::engine::run::Clock;
 use crate::engine::time::SimTime;
 use crate::metrics::record::{EventRecord, NameId, Phase};
-use crate::engine::output::Output;
 use crate::model::edge::EdgeState;
 use crate::model::load_balancer::LbState;
 use crate::model::server::ServerState;

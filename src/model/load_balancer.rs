@@ -87,10 +87,14 @@ mod tests {
     #[test]
     fn round_robin_alternates_and_skips_down_servers() {
         let mut st = LbState::new(3);
-        let picks: Vec<_> = (0..6).map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap()).collect();
+        let picks: Vec<_> = (0..6)
+            .map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap())
+            .collect();
         assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
         st.up[1] = false;
-        let picks: Vec<_> = (0..4).map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap()).collect();
+        let picks: Vec<_> = (0..4)
+            .map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap())
+            .collect();
         assert_eq!(picks, vec![0, 2, 0, 2]);
         st.up = vec![false; 3];
         assert_eq!(st.choose(LbAlgorithm::RoundRobin), None);

@@ -175,16 +175,13 @@ pub fn on_arrive(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
         }
     }
     if admitted {
-        advance(world, cx, server, req);
+        advance(world, cx, server, req, false);
     }
 }
 
 /// A CPU step ended: move to the next step, keeping the core.
 pub fn on_cpu_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-        r.step += 1;
-    }
-    advance(world, cx, server, req);
+    advance(world, cx, server, req, true);
 }
 
 /// An I/O step ended: move to the next step.
@@ -194,10 +191,7 @@ pub fn on_io_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) 
         st.io_sleeping -= 1;
         st.sync_gauges(now, cfg.cores);
     }
-    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-        r.step += 1;
-    }
-    advance(world, cx, server, req);
+    advance(world, cx, server, req, true);
 }
 
 /// What the request's current step asks for.
@@ -207,12 +201,16 @@ enum Next {
     Done,
 }
 
-/// Start the request's current step (or finish the endpoint).
-fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
+/// Start the request's current step (or finish the endpoint); with
+/// `step_done`, first move past the step that just ended (one lookup for both).
+fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity, step_done: bool) {
     let now = cx.now;
-    let Ok(r) = cx.q.requests.get(world, req) else {
+    let Ok(mut r) = cx.q.requests.get_mut(world, req) else {
         return;
     };
+    if step_done {
+        r.step += 1;
+    }
     let (ep, step, holds_core) = (r.endpoint as usize, r.step as usize, r.holds_core);
     let Ok((cfg, mut st)) = cx.q.servers.get_mut(world, server) else {
         return;
@@ -299,6 +297,7 @@ fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
                 r.ram = 0.0;
                 r.served = true;
                 r.server = Some(name);
+                r.enter(now, Phase::Network);
             }
             start_handover(world, cx);
             for (next, need) in admitted {
@@ -357,5 +356,5 @@ fn schedule(queue: &mut EventQueue, kind: EventKind, at: SimTime, server: Entity
 
 /// Start a request that was just admitted from the RAM queue.
 pub fn start_admitted(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    advance(world, cx, server, req);
+    advance(world, cx, server, req, false);
 }

@@ -33,13 +33,13 @@ pub(crate) fn font_ready() -> bool {
 pub(crate) const INK: RGBColor = RGBColor(46, 94, 150);
 const TEXT: RGBColor = RGBColor(40, 44, 52);
 const MUTED: RGBColor = RGBColor(110, 116, 126);
-const GRID: RGBColor = RGBColor(234, 236, 240);
-const AXIS: RGBColor = RGBColor(160, 166, 176);
-const DROPS: RGBColor = RGBColor(196, 62, 48);
+pub(crate) const GRID: RGBColor = RGBColor(234, 236, 240);
+pub(crate) const AXIS: RGBColor = RGBColor(160, 166, 176);
+pub(crate) const DROPS: RGBColor = RGBColor(196, 62, 48);
 const OUTAGE: RGBColor = RGBColor(214, 69, 65);
 const SPIKE: RGBColor = RGBColor(230, 145, 30);
 /// Colours of the latency markers: mean, p50, p95, p99.
-const MARKERS: [RGBColor; 4] = [
+pub(crate) const MARKERS: [RGBColor; 4] = [
     RGBColor(90, 90, 90),
     RGBColor(38, 140, 110),
     RGBColor(220, 130, 20),
@@ -49,7 +49,7 @@ const MARKERS: [RGBColor; 4] = [
 /// Width of `dashboard.png`, pixels.
 pub const PNG_WIDTH: u32 = 1600;
 /// Height of the header band of `dashboard.png`.
-pub const HEADER_H: u32 = 76;
+pub const HEADER_H: u32 = 100;
 /// Height of the latency/throughput row.
 pub const TOP_ROW_H: u32 = 400;
 /// Height of one server's row.
@@ -76,16 +76,16 @@ impl<T, E: std::fmt::Display> Msg<T> for Result<T, E> {
     }
 }
 
-fn font(size: u32) -> TextStyle<'static> {
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&TEXT)
 }
 
-fn muted(size: u32) -> TextStyle<'static> {
+pub(crate) fn muted(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&MUTED)
 }
 
 /// `1234567` → `1.2M`, for axis labels.
-fn short(v: f64) -> String {
+pub(crate) fn short(v: f64) -> String {
     let a = v.abs();
     if a >= 1e6 {
         format!("{:.1}M", v / 1e6)
@@ -159,8 +159,7 @@ fn draw_header<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Res {
     key.push_str(
         "gauges: line = time-weighted mean, band up to the max  ·  shaded = injected events",
     );
-    let style = muted(14).pos(Pos::new(HPos::Right, VPos::Top));
-    area.draw_text(&key, &style, (w as i32 - 24, 49)).msg()?;
+    area.draw_text(&key, &muted(14), (24, 74)).msg()?;
     area.draw(&PathElement::new(
         vec![(24, h as i32 - 2), (w as i32 - 24, h as i32 - 2)],
         GRID.stroke_width(2),

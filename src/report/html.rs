@@ -67,7 +67,7 @@ dd { margin: 0; font-variant-numeric: tabular-nums; word-break: break-all; }
 "#;
 
 /// An inline SVG of `w`×`h` drawn by `draw`.
-fn svg(
+pub(crate) fn svg(
     w: u32,
     h: u32,
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,

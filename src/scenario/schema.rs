@@ -452,6 +452,18 @@ pub struct SimSettings {
     /// Seed of every random stream (extension); drawn and reported when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Most requests allowed in the system at once (extension); an overloaded
+    /// scenario whose backlog passes it stops with a clear error instead of
+    /// exhausting memory. Each waiting request costs about 200 bytes.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: i64,
+}
+
+/// Default of `sim_settings.max_in_flight`: about 1 GB of backlog.
+pub const DEFAULT_MAX_IN_FLIGHT: i64 = 5_000_000;
+
+fn default_max_in_flight() -> i64 {
+    DEFAULT_MAX_IN_FLIGHT
 }
 
 fn default_total_simulation_time() -> i64 {
@@ -478,6 +490,7 @@ impl Default for SimSettings {
             enabled_sample_metrics: default_sample_metrics(),
             enabled_event_metrics: default_event_metrics(),
             seed: None,
+            max_in_flight: default_max_in_flight(),
         }
     }
 }

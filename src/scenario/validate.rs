@@ -721,6 +721,13 @@ impl<'a> Validator<'a> {
                 fmt_num(s.sample_period_s),
             );
         }
+        if s.max_in_flight < 1 {
+            self.err(
+                "sim_settings.max_in_flight",
+                "a whole number of requests >= 1",
+                s.max_in_flight.to_string(),
+            );
+        }
         let mut seen = HashSet::new();
         for (i, m) in s.enabled_sample_metrics.iter().enumerate() {
             if !seen.insert(*m) {

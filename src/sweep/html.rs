@@ -1,8 +1,29 @@
-//! `sweep.html`: one self-contained page with the per-point means and 95%
-//! intervals. No chart yet: the report module offered no chart primitive when
-//! this was written.
+//! `sweep.png` and `sweep.html`: the chart of the key metrics against the swept
+//! values ([`crate::report::sweep_chart`]), and one self-contained page with the
+//! same chart as inline SVG above the per-point means and 95% intervals.
 
-use super::tables::{AggregateRow, Manifest, Metric};
+use std::path::{Path, PathBuf};
+
+use super::SweepError;
+use super::tables::{AggregateRow, HTML_FILE, Manifest, Metric};
+use crate::metrics::outdir::write_atomic;
+use crate::report::sweep_chart;
+
+/// Name of the chart in the sweep directory.
+pub const PNG_FILE: &str = "sweep.png";
+
+/// Draw the chart and the page from the aggregate and write `sweep.png` and
+/// `sweep.html` into `out` (each atomically); returns their paths.
+pub fn write(out: &Path, m: &Manifest, rows: &[AggregateRow]) -> Result<Vec<PathBuf>, SweepError> {
+    let png = sweep_chart::sweep_png(m, rows).map_err(SweepError::Chart)?;
+    let svg = sweep_chart::sweep_svg(m, rows).map_err(SweepError::Chart)?;
+    let page = render_with_chart(m, rows, Some(&svg));
+    let png_path = out.join(PNG_FILE);
+    let html_path = out.join(HTML_FILE);
+    write_atomic(&png_path, &png)?;
+    write_atomic(&html_path, page.as_bytes())?;
+    Ok(vec![png_path, html_path])
+}
 
 /// Escape text for HTML.
 fn esc(s: &str) -> String {
@@ -34,15 +55,21 @@ pub fn display(m: Metric) -> (&'static str, f64, usize) {
     }
 }
 
-/// The page.
+/// The page without the chart.
 pub fn render(m: &Manifest, rows: &[AggregateRow]) -> String {
+    render_with_chart(m, rows, None)
+}
+
+/// The page, with `svg` (an inline `<svg>` element) above the table.
+pub fn render_with_chart(m: &Manifest, rows: &[AggregateRow], svg: Option<&str>) -> String {
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
     o.push_str("<title>asyncflow sweep</title>\n<style>\n");
     o.push_str(
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
          td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
-         th{background:#f4f4f4}caption{text-align:left;margin-bottom:.5em}\n",
+         th{background:#f4f4f4}caption{text-align:left;margin-bottom:.5em}\
+         figure{margin:1em 0 2em}figure svg{max-width:100%;height:auto}\n",
     );
     o.push_str("</style></head><body>\n");
     o.push_str(&format!(
@@ -51,6 +78,11 @@ pub fn render(m: &Manifest, rows: &[AggregateRow]) -> String {
         m.points.len(),
         m.replications
     ));
+    if let Some(svg) = svg {
+        o.push_str("<figure>\n");
+        o.push_str(svg);
+        o.push_str("\n<figcaption>Each panel: the mean across replications (dot) and its 95% interval (bar) at every point; the same chart is <code>sweep.png</code>.</figcaption>\n</figure>\n");
+    }
     o.push_str("<table>\n<tr><th>point</th>");
     for p in &m.paths {
         o.push_str(&format!("<th>{}</th>", esc(p)));

@@ -6,7 +6,7 @@
 //! what a worker thread happened to hand back first. So `sweep`, `sweep` with any
 //! `--jobs`, and `sweep-merge` after sharded runs all write the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::KeyValue;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -398,14 +399,50 @@ pub fn read_summary(
     Ok(s)
 }
 
-/// Rebuild every sweep table from the partitions under `out`.
+/// Rebuild every sweep table from the partitions under `out`, reading and
+/// writing files on as many threads as there are cores.
 pub fn merge(out: &Path) -> Result<Tables, SweepError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SweepError::Options(format!("cannot start {threads} threads: {e}")))?;
+    merge_in(out, &pool)
+}
+
+/// One partition's inputs to the tables.
+struct Loaded {
+    replication: u64,
+    summary: Summary,
+    samples: Option<Vec<SeriesData>>,
+}
+
+fn load(out: &Path, mp: &ManifestPoint, replication: u64) -> Result<Loaded, SweepError> {
+    let summary = read_summary(out, mp, replication)?;
+    let path = partition_dir(out, mp.point, replication).join(schema::SAMPLES_FILE);
+    let samples = if path.is_file() {
+        Some(read_samples(&path)?)
+    } else {
+        None
+    };
+    Ok(Loaded {
+        replication,
+        summary,
+        samples,
+    })
+}
+
+/// [`merge`] on `pool`. Files are read in parallel a few per thread at a time,
+/// then folded in (point, replication) order, so the result does not depend on
+/// the pool; memory holds one such group of partitions, not the whole sweep.
+pub fn merge_in(out: &Path, pool: &rayon::ThreadPool) -> Result<Tables, SweepError> {
     let manifest = read_manifest(out)?;
     let mut summary = Vec::new();
     let mut servers: Vec<(u64, u64, crate::metrics::summary::ServerSummary)> = Vec::new();
     let mut aggregate = Vec::new();
     let mut missing = Vec::new();
     let mut bands = Bands::default();
+    let group = pool.current_num_threads().max(1) * 4;
     for mp in &manifest.points {
         let reps = replications_on_disk(out, mp.point, manifest.replications)?;
         if manifest.until_ci.is_none() {
@@ -419,15 +456,18 @@ pub fn merge(out: &Path) -> Result<Tables, SweepError> {
             );
         }
         let first = summary.len();
-        for &r in &reps {
-            let s = read_summary(out, mp, r)?;
-            summary.push(SummaryRow::new(mp.point as u64, &s));
-            for x in &s.results.servers {
-                servers.push((mp.point as u64, r, x.clone()));
-            }
-            let samples = partition_dir(out, mp.point, r).join(schema::SAMPLES_FILE);
-            if samples.is_file() {
-                bands.add_replication(r, &samples)?;
+        for chunk in reps.chunks(group) {
+            let loaded: Vec<Result<Loaded, SweepError>> =
+                pool.install(|| chunk.par_iter().map(|&r| load(out, mp, r)).collect());
+            for l in loaded {
+                let l = l?;
+                summary.push(SummaryRow::new(mp.point as u64, &l.summary));
+                for x in &l.summary.results.servers {
+                    servers.push((mp.point as u64, l.replication, x.clone()));
+                }
+                if let Some(data) = l.samples {
+                    bands.add(data);
+                }
             }
         }
         let rows: Vec<&SummaryRow> = summary[first..].iter().collect();
@@ -440,22 +480,25 @@ pub fn merge(out: &Path) -> Result<Tables, SweepError> {
         seed: manifest.points.first().map_or(0, |p| p.seed),
         replication: 0,
     };
-    let mut files = Vec::new();
-    let mut put = |name: &str, batch: RecordBatch| -> Result<(), SweepError> {
-        let path = out.join(name);
-        write_parquet(&path, &batch, &identity, manifest.points.len())?;
-        files.push(path);
-        Ok(())
-    };
-    put(POINTS_FILE, points_batch(&manifest)?)?;
-    put(SUMMARY_FILE, summary_batch(&summary)?)?;
-    put(SERVERS_FILE, servers_batch(&servers)?)?;
-    put(AGGREGATE_FILE, aggregate_batch(&manifest, &aggregate)?)?;
-    put(BANDS_FILE, bands.batch()?)?;
-    let html = super::html::render(&manifest, &aggregate);
-    let html_path = out.join(HTML_FILE);
-    write_atomic(&html_path, html.as_bytes())?;
-    files.push(html_path);
+    let batches = [
+        (POINTS_FILE, points_batch(&manifest)?),
+        (SUMMARY_FILE, summary_batch(&summary)?),
+        (SERVERS_FILE, servers_batch(&servers)?),
+        (AGGREGATE_FILE, aggregate_batch(&manifest, &aggregate)?),
+        (BANDS_FILE, bands.batch()?),
+    ];
+    let written: Vec<Result<PathBuf, SweepError>> = pool.install(|| {
+        batches
+            .par_iter()
+            .map(|(name, batch)| {
+                let path = out.join(name);
+                write_parquet(&path, batch, &identity, manifest.points.len())?;
+                Ok(path)
+            })
+            .collect()
+    });
+    let mut files = written.into_iter().collect::<Result<Vec<_>, _>>()?;
+    files.extend(super::html::write(out, &manifest, &aggregate)?);
     Ok(Tables {
         manifest,
         summary,
@@ -661,6 +704,108 @@ fn aggregate_batch(m: &Manifest, rows: &[AggregateRow]) -> Result<RecordBatch, S
     c.batch()
 }
 
+/// One gauge series of one replication: its key and its (tick bits, mean)
+/// values in tick order.
+type SeriesData = ((String, String, String), Vec<(u64, f64)>);
+
+/// Read a replication's `samples.parquet` as series in first-seen order.
+fn read_samples(path: &Path) -> Result<Vec<SeriesData>, SweepError> {
+    let bad = |reason: String| SweepError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = File::open(path).map_err(|source| SweepError::Io {
+        action: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|source| SweepError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut series: Vec<SeriesData> = Vec::new();
+    let mut lookup: HashMap<(String, String, String), usize> = HashMap::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(e.to_string()))?;
+        let col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| bad(format!("no column `{name}`")))
+        };
+        let dict = |name: &str| -> Result<(Vec<Option<u32>>, Vec<String>), SweepError> {
+            let a = col(name)?;
+            let d = a
+                .as_dictionary_opt::<UInt32Type>()
+                .ok_or_else(|| bad(format!("`{name}` is not a dictionary column")))?;
+            let values = d
+                .values()
+                .as_string_opt::<i32>()
+                .ok_or_else(|| bad(format!("`{name}` does not hold strings")))?;
+            let keys = d.keys().iter().collect();
+            let names = (0..values.len())
+                .map(|i| values.value(i).to_owned())
+                .collect();
+            Ok((keys, names))
+        };
+        let (kinds, kind_names) = dict("entity_kind")?;
+        let (entities, entity_names) = dict("entity")?;
+        let (metrics, metric_names) = dict("metric")?;
+        let t = col("t_s")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| bad("`t_s` is not Float64".into()))?
+            .clone();
+        let mean = col("mean")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| bad("`mean` is not Float64".into()))?
+            .clone();
+        // Dictionary keys → series, resolved to names once per batch.
+        let mut cache: HashMap<(u32, u32, u32), usize> = HashMap::new();
+        for i in 0..batch.num_rows() {
+            let (Some(k), Some(e), Some(m)) = (kinds[i], entities[i], metrics[i]) else {
+                continue;
+            };
+            if t.is_null(i) || mean.is_null(i) {
+                continue;
+            }
+            let s = match cache.get(&(k, e, m)) {
+                Some(&s) => s,
+                None => {
+                    let name = |names: &[String], key: u32| {
+                        names
+                            .get(key as usize)
+                            .cloned()
+                            .ok_or_else(|| bad(format!("dictionary key {key} out of range")))
+                    };
+                    let key = (
+                        name(&kind_names, k)?,
+                        name(&entity_names, e)?,
+                        name(&metric_names, m)?,
+                    );
+                    let s = match lookup.get(&key) {
+                        Some(&s) => s,
+                        None => {
+                            series.push((key.clone(), Vec::new()));
+                            lookup.insert(key, series.len() - 1);
+                            series.len() - 1
+                        }
+                    };
+                    cache.insert((k, e, m), s);
+                    s
+                }
+            };
+            series[s].1.push((t.value(i).to_bits(), mean.value(i)));
+        }
+    }
+    for (_, v) in &mut series {
+        // Positive f64 bit patterns order like the values; the file is already
+        // in tick order, so this stable sort only guards against a reordered file.
+        v.sort_by_key(|&(t, _)| t);
+    }
+    Ok(series)
+}
+
 /// Time-series bands: per point, per gauge series (entity kind, entity, metric)
 /// and tick, the mean and interval of the replications' `mean` column.
 #[derive(Default)]
@@ -668,8 +813,8 @@ struct Bands {
     /// Series of the current point, in first-seen order.
     series: Vec<(String, String, String)>,
     lookup: HashMap<(String, String, String), usize>,
-    /// Per series: tick (as f64 bits, which order like the positive times) → values.
-    ticks: Vec<BTreeMap<u64, Acc>>,
+    /// Per series: (tick bits, values) in tick order.
+    ticks: Vec<Vec<(u64, Acc)>>,
     /// Finished rows.
     rows: BandRows,
 }
@@ -687,79 +832,57 @@ struct BandRows {
     high: Vec<Option<f64>>,
 }
 
-impl Bands {
-    fn add_replication(&mut self, _replication: u64, path: &Path) -> Result<(), SweepError> {
-        let bad = |reason: String| SweepError::Corrupt {
-            path: path.to_path_buf(),
-            reason,
+/// Push `add`'s values into `into`, both in tick order; ticks only one side has
+/// are kept (an interrupted replication has fewer).
+fn merge_ticks(into: &mut Vec<(u64, Acc)>, add: &[(u64, f64)]) {
+    if into.len() == add.len() && into.iter().zip(add).all(|(a, b)| a.0 == b.0) {
+        for (slot, &(_, x)) in into.iter_mut().zip(add) {
+            slot.1.push(x);
+        }
+        return;
+    }
+    let old = std::mem::take(into);
+    let mut old = old.into_iter().peekable();
+    let mut add = add.iter().peekable();
+    loop {
+        let take_old = match (old.peek(), add.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(a), Some(b)) => a.0 <= b.0,
         };
-        let file = File::open(path).map_err(|source| SweepError::Io {
-            action: "open",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
-            .map_err(|source| SweepError::Parquet {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        for batch in reader {
-            let batch = batch.map_err(|e| bad(e.to_string()))?;
-            let col = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .ok_or_else(|| bad(format!("no column `{name}`")))
-            };
-            let dict = |name: &str| -> Result<Vec<Option<String>>, SweepError> {
-                let a = col(name)?;
-                let d = a
-                    .as_dictionary_opt::<UInt32Type>()
-                    .ok_or_else(|| bad(format!("`{name}` is not a dictionary column")))?;
-                let values = d
-                    .values()
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| bad(format!("`{name}` does not hold strings")))?;
-                Ok(d.keys()
-                    .iter()
-                    .map(|k| k.map(|k| values.value(k as usize).to_owned()))
-                    .collect())
-            };
-            let kinds = dict("entity_kind")?;
-            let entities = dict("entity")?;
-            let metrics = dict("metric")?;
-            let t = col("t_s")?
-                .as_primitive_opt::<Float64Type>()
-                .ok_or_else(|| bad("`t_s` is not Float64".into()))?
-                .clone();
-            let mean = col("mean")?
-                .as_primitive_opt::<Float64Type>()
-                .ok_or_else(|| bad("`mean` is not Float64".into()))?
-                .clone();
-            for i in 0..batch.num_rows() {
-                let (Some(k), Some(e), Some(m)) = (&kinds[i], &entities[i], &metrics[i]) else {
-                    continue;
-                };
-                if t.is_null(i) || mean.is_null(i) {
-                    continue;
+        if take_old {
+            if let Some(x) = old.next() {
+                into.push(x);
+            }
+        } else if let Some(&(t, x)) = add.next() {
+            match into.last_mut() {
+                Some(last) if last.0 == t => last.1.push(x),
+                _ => {
+                    let mut a = Acc::default();
+                    a.push(x);
+                    into.push((t, a));
                 }
-                let key = (k.clone(), e.clone(), m.clone());
-                let s = match self.lookup.get(&key) {
-                    Some(&s) => s,
-                    None => {
-                        self.series.push(key.clone());
-                        self.ticks.push(BTreeMap::new());
-                        self.lookup.insert(key, self.series.len() - 1);
-                        self.series.len() - 1
-                    }
-                };
-                self.ticks[s]
-                    .entry(t.value(i).to_bits())
-                    .or_default()
-                    .push(mean.value(i));
             }
         }
-        Ok(())
+    }
+}
+
+impl Bands {
+    /// Add one replication's series (replications in index order).
+    fn add(&mut self, data: Vec<SeriesData>) {
+        for (key, values) in data {
+            let s = match self.lookup.get(&key) {
+                Some(&s) => s,
+                None => {
+                    self.series.push(key.clone());
+                    self.ticks.push(Vec::new());
+                    self.lookup.insert(key, self.series.len() - 1);
+                    self.series.len() - 1
+                }
+            };
+            merge_ticks(&mut self.ticks[s], &values);
+        }
     }
 
     fn finish_point(&mut self, point: u64) {
@@ -794,5 +917,45 @@ impl Bands {
         c.opt_f64("ci_low", r.low);
         c.opt_f64("ci_high", r.high);
         c.batch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(xs: &[f64]) -> Acc {
+        let mut a = Acc::default();
+        xs.iter().for_each(|&x| a.push(x));
+        a
+    }
+
+    #[test]
+    fn ticks_merge_in_order_and_keep_one_sided_ticks() {
+        let mut v = Vec::new();
+        merge_ticks(&mut v, &[(1, 1.0), (3, 3.0)]);
+        merge_ticks(&mut v, &[(1, 2.0), (3, 5.0)]);
+        // A shorter replication and one with an extra tick.
+        merge_ticks(&mut v, &[(1, 3.0)]);
+        merge_ticks(&mut v, &[(2, 7.0), (3, 4.0)]);
+        assert_eq!(
+            v,
+            vec![
+                (1, acc(&[1.0, 2.0, 3.0])),
+                (2, acc(&[7.0])),
+                (3, acc(&[3.0, 5.0, 4.0]))
+            ]
+        );
+    }
+
+    #[test]
+    fn metrics_parse_short_names_and_columns() {
+        assert_eq!(Metric::parse("p99"), Some(Metric::LatencyP99));
+        assert_eq!(Metric::parse("latency_p95_s"), Some(Metric::LatencyP95));
+        assert_eq!(
+            Metric::parse("utilisation"),
+            Some(Metric::CpuUtilisationMax)
+        );
+        assert_eq!(Metric::parse("p98"), None);
     }
 }

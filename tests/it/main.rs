@@ -1,15 +1,15 @@
 //! Integration tests: one binary, one module per behaviour.
 mod compat;
-mod scenario_props;
-mod validation;
-mod parquet_roundtrip;
-mod support;
-mod oracles;
-mod timeline;
-mod load_balancer;
 mod determinism;
-mod scenarios_run;
-mod peer;
+mod load_balancer;
+mod oracles;
 mod outputs;
-mod sweep;
+mod parquet_roundtrip;
+mod peer;
 mod report;
+mod scenario_props;
+mod scenarios_run;
+mod support;
+mod sweep;
+mod timeline;
+mod validation;

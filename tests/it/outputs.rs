@@ -9,9 +9,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
-use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use asyncflow::engine::time::SimTime;
@@ -29,23 +29,40 @@ fn read(path: &Path) -> (Vec<RecordBatch>, BTreeMap<String, String>) {
         .metadata()
         .file_metadata()
         .key_value_metadata()
-        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone().unwrap_or_default())).collect())
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
-    let batches = builder.build().expect("reader").map(|b| b.expect("batch")).collect();
+    let batches = builder
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch"))
+        .collect();
     (batches, meta)
 }
 
 fn f64s(batches: &[RecordBatch], col: &str) -> Vec<f64> {
     batches
         .iter()
-        .flat_map(|b| b.column_by_name(col).expect(col).as_primitive::<Float64Type>().values().to_vec())
+        .flat_map(|b| {
+            b.column_by_name(col)
+                .expect(col)
+                .as_primitive::<Float64Type>()
+                .values()
+                .to_vec()
+        })
         .collect()
 }
 
 fn strings(batches: &[RecordBatch], col: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for b in batches {
-        let d = b.column_by_name(col).expect(col).as_dictionary::<UInt32Type>();
+        let d = b
+            .column_by_name(col)
+            .expect(col)
+            .as_dictionary::<UInt32Type>();
         let values = d.values().as_string::<i32>();
         for i in 0..d.len() {
             out.push(d.key(i).map(|k| values.value(k).to_owned()));
@@ -80,14 +97,26 @@ fn row_counts_and_summary_agree_with_the_files() {
     let r = &s.results;
 
     let (req, meta) = read(&dir.path().join("requests.parquet"));
-    assert_eq!(meta.get("asyncflow.status").map(String::as_str), Some("complete"));
+    assert_eq!(
+        meta.get("asyncflow.status").map(String::as_str),
+        Some("complete")
+    );
     assert_eq!(meta.get("asyncflow.seed").map(String::as_str), Some("7"));
     let status = strings(&req, "status");
-    let completed = status.iter().filter(|s| s.as_deref() == Some("completed")).count() as u64;
-    let dropped = status.iter().filter(|s| s.as_deref() == Some("dropped")).count() as u64;
+    let completed = status
+        .iter()
+        .filter(|s| s.as_deref() == Some("completed"))
+        .count() as u64;
+    let dropped = status
+        .iter()
+        .filter(|s| s.as_deref() == Some("dropped"))
+        .count() as u64;
     assert_eq!(completed, r.requests.completed);
     assert_eq!(dropped, r.requests.dropped);
-    assert_eq!(r.requests.generated, completed + dropped + r.requests.in_flight_at_horizon);
+    assert_eq!(
+        r.requests.generated,
+        completed + dropped + r.requests.in_flight_at_horizon
+    );
 
     // Exact mean: the summary sums integer nanoseconds; the file holds f64
     // seconds, so agreement is to float precision of a ~1e5-term sum.
@@ -99,7 +128,11 @@ fn row_counts_and_summary_agree_with_the_files() {
         .map(|(l, _)| *l)
         .collect();
     let mean = done.iter().sum::<f64>() / done.len() as f64;
-    assert!((mean - r.latency.mean_s).abs() <= 1e-12 * mean.max(1.0) + 1e-9, "{mean} vs {}", r.latency.mean_s);
+    assert!(
+        (mean - r.latency.mean_s).abs() <= 1e-12 * mean.max(1.0) + 1e-9,
+        "{mean} vs {}",
+        r.latency.mean_s
+    );
 
     // p99: the summary's HDR histogram reports a value within its stated relative
     // error of the exact order statistic (nearest rank).
@@ -107,7 +140,11 @@ fn row_counts_and_summary_agree_with_the_files() {
     let rank = (0.99 * done.len() as f64).ceil() as usize;
     let exact = done[rank - 1];
     let bound = r.latency.quantile_relative_error * exact + 1e-9;
-    assert!((r.latency.p99_s - exact).abs() <= bound, "p99 {} vs exact {exact}", r.latency.p99_s);
+    assert!(
+        (r.latency.p99_s - exact).abs() <= bound,
+        "p99 {} vs exact {exact}",
+        r.latency.p99_s
+    );
     assert_eq!(r.latency.max_s, *done.last().unwrap());
     assert_eq!(r.latency.min_s, done[0]);
 
@@ -118,7 +155,10 @@ fn row_counts_and_summary_agree_with_the_files() {
             continue;
         }
         let sum: f64 = parts.iter().map(|p| p[i]).sum();
-        assert!((sum - l).abs() < 1e-9, "row {i}: parts {sum} vs latency {l}");
+        assert!(
+            (sum - l).abs() < 1e-9,
+            "row {i}: parts {sum} vs latency {l}"
+        );
     }
 
     // Samples: one row per tick x server metric and per tick x edge.
@@ -139,7 +179,11 @@ fn gauge_integral(samples: &[RecordBatch], metric: &str, period: f64) -> f64 {
     // its own period length.
     for i in 0..names.len() {
         if names[i].as_deref() == Some(metric) {
-            let len = if t[i] - prev > 0.0 { t[i] - prev } else { period };
+            let len = if t[i] - prev > 0.0 {
+                t[i] - prev
+            } else {
+                period
+            };
             total += means[i] * len;
             prev = t[i];
         }
@@ -173,7 +217,10 @@ fn gauge_integrals_equal_the_time_requests_spent() {
 
     let dir = tempfile::tempdir().unwrap();
     let s = run(&sc, dir.path(), 11, Some(cut));
-    assert_eq!(s.results.requests.in_flight_at_horizon, 0, "nothing in the system at the cut");
+    assert_eq!(
+        s.results.requests.in_flight_at_horizon, 0,
+        "nothing in the system at the cut"
+    );
     let (samples, _) = read(&dir.path().join("samples.parquet"));
     let (req, _) = read(&dir.path().join("requests.parquet"));
     let period = s.run.sample_period_s;
@@ -182,8 +229,16 @@ fn gauge_integrals_equal_the_time_requests_spent() {
     let io = gauge_integral(&samples, "event_loop_io_sleep", period);
     // Float tolerance: ~1e4 terms each exact to ~1e-15 relative.
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-9;
-    assert!(close(ready, sum("cpu_wait_s")), "ready queue integral {ready} vs cpu wait {}", sum("cpu_wait_s"));
-    assert!(close(io, sum("io_s")), "io integral {io} vs io time {}", sum("io_s"));
+    assert!(
+        close(ready, sum("cpu_wait_s")),
+        "ready queue integral {ready} vs cpu wait {}",
+        sum("cpu_wait_s")
+    );
+    assert!(
+        close(io, sum("io_s")),
+        "io integral {io} vs io time {}",
+        sum("io_s")
+    );
     // Every served request held 120 MB from admission to departure; admission is
     // immediate here (RAM never runs out), so RAM time = cpu wait + cpu + io.
     let ram = gauge_integral(&samples, "ram_in_use", period);
@@ -191,7 +246,11 @@ fn gauge_integrals_equal_the_time_requests_spent() {
     assert!(close(ram, held), "ram integral {ram} vs {held}");
     // The summary's utilisation is the busy-core integral over the run.
     let util = s.results.servers[0].cpu_utilisation * cut.as_secs_f64();
-    assert!(close(util, sum("cpu_s")), "busy core time {util} vs cpu time {}", sum("cpu_s"));
+    assert!(
+        close(util, sum("cpu_s")),
+        "busy core time {util} vs cpu time {}",
+        sum("cpu_s")
+    );
 }
 
 #[test]
@@ -213,9 +272,16 @@ fn python_consumers_answer_every_question_on_a_real_run() {
         .arg(dir.path())
         .output()
         .expect("run python");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "check_outputs.py failed:\n{text}");
-    assert!(!text.contains("skipped"), "a query was skipped on a run with an outage:\n{text}");
+    assert!(
+        !text.contains("skipped"),
+        "a query was skipped on a run with an outage:\n{text}"
+    );
 }
 
 #[test]
@@ -236,7 +302,11 @@ fn a_stopped_run_leaves_readable_files_marked_interrupted() {
     assert!(res.summary.run.simulated_s < res.summary.run.horizon_s);
     for f in ["requests.parquet", "samples.parquet", "events.parquet"] {
         let (_, meta) = read(&dir.path().join(f));
-        assert_eq!(meta.get("asyncflow.status").map(String::as_str), Some("interrupted"), "{f}");
+        assert_eq!(
+            meta.get("asyncflow.status").map(String::as_str),
+            Some("interrupted"),
+            "{f}"
+        );
     }
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
@@ -266,10 +336,48 @@ fn ctrl_c_stops_the_cli_with_valid_outputs() {
     });
     assert!(started, "the run never started");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "exit code after Ctrl-C");
     let (batches, meta) = read(&dir.path().join("requests.parquet"));
-    assert_eq!(meta.get("asyncflow.status").map(String::as_str), Some("interrupted"));
+    assert_eq!(
+        meta.get("asyncflow.status").map(String::as_str),
+        Some("interrupted")
+    );
     assert!(batches.iter().map(RecordBatch::num_rows).sum::<usize>() > 0);
+}
+
+#[test]
+fn an_unbounded_backlog_stops_with_a_clear_error_and_no_files() {
+    // 5000 users x 100 rpm on one core that serves ~500 rps: the backlog grows by
+    // ~7,800 requests per second, so a cap of 20,000 is passed within seconds.
+    let path = root().join("scenarios/bench/overload_5000_users.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut model = Scenario::from_yaml_str(&text, None)
+        .unwrap()
+        .model()
+        .clone();
+    model.sim_settings.max_in_flight = 20_000;
+    let sc = Scenario::from_model(model).expect("still valid");
+    let dir = tempfile::tempdir().unwrap();
+    let err = asyncflow::run(
+        &sc,
+        RunOptions {
+            seed: Some(1),
+            out_dir: Some(dir.path().to_path_buf()),
+            ..RunOptions::default()
+        },
+    )
+    .expect_err("the cap must stop the run");
+    let msg = err.to_string();
+    assert!(msg.contains("max_in_flight = 20000"), "{msg}");
+    assert!(matches!(err, asyncflow::RunError::Backlog { in_flight, .. } if in_flight > 20_000));
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "a failed run left files behind: {left:?}");
 }

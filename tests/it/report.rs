@@ -99,7 +99,7 @@ fn dashboard_of_a_run_with_events_decodes_at_the_documented_size() {
     let (_tmp, dir) = cli_run("scenarios/outage_and_spike.yml", &[]);
     assert_dashboard(&dir);
     let s = summary(&dir);
-    assert_eq!(png_size(3), (1600, 76 + 400 + 3 * 260));
+    assert_eq!(png_size(3), (1600, 100 + 400 + 3 * 260));
     assert_eq!(s.results.servers.len(), 3);
 }
 
