@@ -1,7 +1,7 @@
 //! `asyncflow sweep-merge OUT`
 //!
 //! Rebuilds `points.parquet`, `summary.parquet`, `servers.parquet`,
-//! `aggregate.parquet`, `bands.parquet` and `sweep.html` from the partitions of a
+//! `aggregate.parquet`, `bands.parquet`, `sweep.png` and `sweep.html` from the partitions of a
 //! sweep directory (after sharded runs). Exit 0 when every expected run was
 //! found, 1 when some are missing (the tables are still written from the runs
 //! present) or the merge failed, 2 when OUT is not a sweep directory.

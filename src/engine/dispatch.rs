@@ -32,6 +32,8 @@ pub struct Lookups {
     pub generators: QueryState<(&'static GeneratorConfig, &'static mut GeneratorState)>,
     /// Requests.
     pub requests: QueryState<&'static mut Request>,
+    /// Entities of finished requests, reused by the next generated ones.
+    pub spare_requests: Vec<Entity>,
 }
 
 impl Lookups {
@@ -43,6 +45,7 @@ impl Lookups {
             lbs: world.query(),
             generators: world.query(),
             requests: world.query(),
+            spare_requests: Vec::new(),
         }
     }
 }

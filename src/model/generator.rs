@@ -16,7 +16,7 @@ use crate::engine::queue::EventQueue;
 use crate::engine::time::SimTime;
 use crate::metrics::record::NameId;
 use crate::model::edge;
-use crate::model::request::Request;
+use crate::model::request::{self, Request};
 use crate::scenario::rv::Sampler;
 
 /// Generator configuration.
@@ -100,7 +100,7 @@ pub fn on_generate(world: &mut World, cx: &mut Ctx, generator: Entity) {
     let (name, out_edge) = (cfg.name, cfg.out_edge);
     schedule_next(cx.queue, generator, &mut st, now);
     let id = cx.stats.next_request_id();
-    let req = world.spawn(Request::new(id, name, now)).id();
+    let req = request::spawn(world, cx, Request::new(id, name, now));
     edge::send(world, cx, out_edge, req);
 }
 

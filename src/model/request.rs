@@ -91,7 +91,26 @@ impl Request {
     }
 }
 
-/// End a request: account it, hand its record to the sinks, despawn it.
+/// A request entity for `request`: a finished request's entity when there is
+/// one (its component is overwritten in place, so the archetype never changes),
+/// else a new one.
+///
+/// Recycling keeps the entity count at the peak number of requests in the
+/// system. With spawn/despawn per request, bevy 0.20's entity allocator grew by
+/// about 16 bytes per despawned request (165 MB after 10M requests, measured), so
+/// memory was not flat in run length.
+pub fn spawn(world: &mut World, cx: &mut Ctx, request: Request) -> Entity {
+    while let Some(e) = cx.q.spare_requests.pop() {
+        if let Ok(mut r) = cx.q.requests.get_mut(world, e) {
+            *r = request;
+            return e;
+        }
+    }
+    world.spawn(request).id()
+}
+
+/// End a request: account it, hand its record to the sinks, keep its entity for
+/// reuse.
 pub fn finish(
     world: &mut World,
     cx: &mut Ctx,
@@ -120,7 +139,9 @@ pub fn finish(
         io: r.spent(Phase::Io),
         network: r.spent(Phase::Network),
     };
-    world.despawn(req);
+    // Keep the entity for the next request instead of despawning it: see
+    // [`spawn`].
+    cx.q.spare_requests.push(req);
     cx.stats.record(&record);
     cx.push_request(&record);
 }

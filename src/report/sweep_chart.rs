@@ -29,7 +29,7 @@ const KEY_H: u32 = 176;
 /// Key lines that fit in [`KEY_H`] under its heading.
 const KEY_LINES: usize = 7;
 /// Longest category label drawn on an axis, characters.
-const LABEL_CHARS: usize = 16;
+const LABEL_CHARS: usize = 40;
 
 type Area<DB> = DrawingArea<DB, Shift>;
 type Res = Result<(), String>;
@@ -156,8 +156,8 @@ impl XAxis {
         }
     }
 
-    /// The tick label at `v`.
-    fn label(&self, v: f64, span: f64) -> String {
+    /// The tick label at `v`; category names cut to `chars` characters.
+    fn label(&self, v: f64, span: f64, chars: usize) -> String {
         let slot = |v: f64| -> Option<usize> {
             let r = v.round();
             ((v - r).abs() < 1e-6 && r >= 0.0).then_some(r as usize)
@@ -166,7 +166,7 @@ impl XAxis {
             XAxis::Numeric { .. } => number(v, span),
             XAxis::Categories { names, .. } => slot(v)
                 .and_then(|i| names.get(i))
-                .map(|s| clip(s))
+                .map(|s| clip(s, chars))
                 .unwrap_or_default(),
             XAxis::Index { key, .. } => slot(v)
                 .filter(|i| *i < key.len())
@@ -174,7 +174,7 @@ impl XAxis {
                 .unwrap_or_default(),
             XAxis::Single { name } => {
                 if v.abs() < 1e-9 {
-                    clip(name)
+                    clip(name, chars)
                 } else {
                     String::new()
                 }
@@ -208,11 +208,12 @@ fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn clip(s: &str) -> String {
-    if s.chars().count() <= LABEL_CHARS {
+fn clip(s: &str, chars: usize) -> String {
+    let chars = chars.max(2);
+    if s.chars().count() <= chars {
         s.to_owned()
     } else {
-        let mut t: String = s.chars().take(LABEL_CHARS - 1).collect();
+        let mut t: String = s.chars().take(chars - 1).collect();
         t.push('…');
         t
     }
@@ -228,9 +229,25 @@ fn number(v: f64, span: f64) -> String {
     let s = format!("{v:.digits$}");
     // No "-0.0" at the origin.
     if s.trim_start_matches(['-', '0', '.']).is_empty() {
-        "0".to_owned()
+        format!("{:.digits$}", 0.0)
     } else {
         s
+    }
+}
+
+/// Decimals that show two significant digits of `half` (the interval's
+/// half-width), or three of `mean` without one.
+fn figure_digits(half: f64, mean: f64) -> usize {
+    let (v, sig) = if half > 0.0 && half.is_finite() {
+        (half, 2.0)
+    } else {
+        (mean.abs(), 3.0)
+    };
+    if v > 0.0 && v.is_finite() {
+        // The nudge keeps 0.99999… (a difference of sums) in the decade of 1.
+        (sig - 1.0 - (v.log10() + 1e-9).floor()).clamp(0.0, 6.0) as usize
+    } else {
+        0
     }
 }
 
@@ -283,22 +300,28 @@ fn draw_header<DB: DrawingBackend>(
         if rows.len() == 1 { "" } else { "s" },
         reps_text
     );
-    area.draw_text(&title, &font(22), (24, 14)).map_err(msg)?;
+    let (w, h) = area.dim_in_pixel();
+    let room = w as i32 - 48;
+    area.draw_text(&clip_px(&title, room, 22), &font(22), (24, 14))
+        .map_err(msg)?;
     let mut key = "dot = mean across replications  ·  bar = 95% Student t interval".to_owned();
     if lo < 2 {
         key.push_str("  (none with a single replication)");
     }
     match axis {
         XAxis::Index { paths, .. } => {
-            key.push_str(&format!("  ·  x = point index over {}", paths.join(" × ")));
+            key.push_str(&format!(
+                "  ·  x = point index over {} swept paths (key below)",
+                paths.len()
+            ));
         }
         XAxis::Single { .. } if !m.paths.is_empty() => {
             key.push_str(&format!("  ·  {}", m.paths.join(", ")));
         }
         _ => {}
     }
-    area.draw_text(&key, &muted(15), (24, 48)).map_err(msg)?;
-    let (w, h) = area.dim_in_pixel();
+    area.draw_text(&clip_px(&key, room, 15), &muted(15), (24, 48))
+        .map_err(msg)?;
     area.draw(&PathElement::new(
         vec![(24, h as i32 - 2), (w as i32 - 24, h as i32 - 2)],
         GRID.stroke_width(2),
@@ -367,6 +390,15 @@ fn clip_px(s: &str, px: i32, size: u32) -> String {
     }
 }
 
+/// One point of a panel, in display units.
+#[derive(Clone, Copy)]
+struct Mark {
+    x: f64,
+    mean: f64,
+    /// The 95% interval, when there is one.
+    band: Option<(f64, f64)>,
+}
+
 /// One metric against x.
 fn panel<DB: DrawingBackend>(
     area: &Area<DB>,
@@ -378,8 +410,8 @@ fn panel<DB: DrawingBackend>(
     unit: Unit,
 ) -> Res {
     let colour = colour(metric);
-    // (x, mean, low, high), scaled; points without a finite mean are left out.
-    let pts: Vec<(f64, f64, Option<(f64, f64)>)> = rows
+    // Scaled; points without a finite mean (no request completed) are left out.
+    let pts: Vec<Mark> = rows
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
@@ -391,17 +423,21 @@ fn panel<DB: DrawingBackend>(
                     .zip(ci.high())
                     .map(|(l, h)| (l * scale, h * scale))
                     .filter(|(l, h)| l.is_finite() && h.is_finite());
-                (axis.x(i), mean, band)
+                Mark {
+                    x: axis.x(i),
+                    mean,
+                    band,
+                }
             })
         })
         .collect();
     let top = pts
         .iter()
-        .map(|(_, m, b)| b.map_or(*m, |(_, h)| h.max(*m)))
+        .map(|p| p.band.map_or(p.mean, |(_, h)| h.max(p.mean)))
         .fold(0.0, f64::max);
     let bottom = pts
         .iter()
-        .map(|(_, m, b)| b.map_or(*m, |(l, _)| l.min(*m)))
+        .map(|p| p.band.map_or(p.mean, |(l, _)| l.min(p.mean)))
         .fold(0.0, f64::min);
     let mut y_hi = if top > 0.0 { top * 1.15 } else { 1.0 };
     if unit == Unit::Percent && top > 0.0 {
@@ -421,7 +457,10 @@ fn panel<DB: DrawingBackend>(
         .y_label_area_size(60)
         .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
         .map_err(msg)?;
-    let x_fmt = |v: &f64| axis.label(*v, x_span);
+    // Room per category on the x axis, in characters of the 13 px labels.
+    let slots = rows.len().max(1) as i32;
+    let chars = ((area.dim_in_pixel().0 as i32 - 110) / slots / 8).clamp(6, LABEL_CHARS as i32);
+    let x_fmt = |v: &f64| axis.label(*v, x_span, chars as usize);
     let y_fmt = |v: &f64| number(*v, y_span);
     let mut mesh = chart.configure_mesh();
     mesh.disable_x_mesh()
@@ -450,7 +489,7 @@ fn panel<DB: DrawingBackend>(
         return Ok(());
     }
     if let XAxis::Single { .. } = axis {
-        let (_, mean, _) = pts[0];
+        let mean = pts[0].mean;
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [(-0.35, 0.0), (0.35, mean)],
@@ -460,7 +499,7 @@ fn panel<DB: DrawingBackend>(
     }
     if let XAxis::Numeric { .. } = axis {
         // Join the means in x order: the trend is what a numeric sweep is for.
-        let mut line: Vec<(f64, f64)> = pts.iter().map(|(x, m, _)| (*x, *m)).collect();
+        let mut line: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.mean)).collect();
         line.sort_by(|a, b| a.0.total_cmp(&b.0));
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -470,7 +509,7 @@ fn panel<DB: DrawingBackend>(
             .map_err(msg)?;
     }
     let bar = colour.stroke_width(2);
-    for &(x, mean, band) in &pts {
+    for &Mark { x, mean, band } in &pts {
         if let Some((lo, hi)) = band {
             chart
                 .draw_series(std::iter::once(PathElement::new(
@@ -492,15 +531,16 @@ fn panel<DB: DrawingBackend>(
     }
     if let XAxis::Single { .. } = axis {
         // A single bar has room for its figures.
-        let (_, mean, band) = pts[0];
+        let Mark { mean, band, .. } = pts[0];
         let text = match band {
-            Some((lo, hi)) => format!(
-                "{}  [{}, {}]",
-                number(mean, y_span),
-                number(lo, y_span),
-                number(hi, y_span)
-            ),
-            None => number(mean, y_span),
+            Some((lo, hi)) => {
+                let d = figure_digits((hi - lo) / 2.0, mean);
+                format!("{mean:.d$}  [{lo:.d$}, {hi:.d$}]")
+            }
+            None => {
+                let d = figure_digits(0.0, mean);
+                format!("{mean:.d$}")
+            }
         };
         let style = (FAMILY, 14)
             .into_font()
@@ -555,21 +595,186 @@ pub fn sweep_svg(m: &Manifest, rows: &[AggregateRow]) -> Result<String, ReportEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::ManifestPoint;
+
+    /// A manifest of `values` (one row per point) and rows whose metrics grow
+    /// with the point index; `reps` replications each (1: no interval).
+    fn synthetic(
+        paths: &[&str],
+        values: &[Vec<serde_json::Value>],
+        reps: u64,
+    ) -> (Manifest, Vec<AggregateRow>) {
+        let m = Manifest {
+            format: 1,
+            engine_version: "test".into(),
+            scenario: Some("synthetic.yml".into()),
+            scenario_sha256: String::new(),
+            replications: reps,
+            horizon_s: None,
+            outputs: "all".into(),
+            until_ci: None,
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            points: values
+                .iter()
+                .enumerate()
+                .map(|(point, v)| ManifestPoint {
+                    point,
+                    seed: 1,
+                    scenario_sha256: String::new(),
+                    values: v.clone(),
+                })
+                .collect(),
+        };
+        let rows = (0..values.len())
+            .map(|k| {
+                let f = 1.0 + k as f64;
+                AggregateRow {
+                    point: k as u64,
+                    replications: reps,
+                    metrics: Metric::ALL
+                        .iter()
+                        .map(|&metric| {
+                            let mean = 0.01 * f;
+                            let half = (reps > 1).then_some(mean * 0.1);
+                            (
+                                metric,
+                                Ci {
+                                    n: reps,
+                                    mean,
+                                    half,
+                                },
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        (m, rows)
+    }
+
+    fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+        let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = dec.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (info.width, info.height, buf)
+    }
+
+    #[test]
+    fn the_axis_follows_the_grid() {
+        use serde_json::json;
+        let (m, r) = synthetic(&["a"], &[vec![json!(1)], vec![json!("2.5")]], 3);
+        assert_eq!(
+            XAxis::of(&m, &r),
+            XAxis::Numeric {
+                path: "a".into(),
+                xs: vec![1.0, 2.5]
+            }
+        );
+        let (m, r) = synthetic(&["lb"], &[vec![json!("round_robin")], vec![json!(2)]], 3);
+        assert!(matches!(XAxis::of(&m, &r), XAxis::Categories { .. }));
+        let (m, r) = synthetic(
+            &["a", "b"],
+            &[vec![json!(1), json!(true)], vec![json!(2), json!(false)]],
+            3,
+        );
+        match XAxis::of(&m, &r) {
+            XAxis::Index { key, .. } => assert_eq!(key[1], "1:  2 · false"),
+            other => panic!("{other:?}"),
+        }
+        let (m, r) = synthetic(&[], &[vec![]], 3);
+        assert_eq!(
+            XAxis::of(&m, &r),
+            XAxis::Single {
+                name: "all replications".into()
+            }
+        );
+    }
+
+    #[test]
+    fn every_kind_of_grid_draws_a_chart_of_the_documented_size() {
+        use serde_json::json;
+        let many: Vec<Vec<serde_json::Value>> = (0..40)
+            .map(|k| vec![json!(k * 10), json!(format!("alg{}", k % 3))])
+            .collect();
+        // No request completed anywhere: latency panels say so, others draw.
+        let mut idle = synthetic(&["users"], &[vec![json!(0)], vec![json!(1)]], 3);
+        for row in &mut idle.1 {
+            for (metric, ci) in &mut row.metrics {
+                if matches!(
+                    metric,
+                    Metric::LatencyMean | Metric::LatencyP95 | Metric::LatencyP99
+                ) {
+                    *ci = Ci {
+                        n: 3,
+                        mean: f64::NAN,
+                        half: Some(f64::NAN),
+                    };
+                }
+            }
+        }
+        let cases = [
+            synthetic(
+                &["users"],
+                &[vec![json!(10)], vec![json!(20)], vec![json!(40)]],
+                5,
+            ),
+            synthetic(
+                &["lb"],
+                &[
+                    vec![json!("round_robin")],
+                    vec![json!("least_connection_first")],
+                ],
+                2,
+            ),
+            synthetic(&["users", "lb"], &many, 3),
+            synthetic(&[], &[vec![]], 4),
+            synthetic(&["users"], &[vec![json!(10)], vec![json!(20)]], 1),
+            idle,
+        ];
+        for (i, (m, rows)) in cases.iter().enumerate() {
+            let bytes = sweep_png(m, rows).unwrap();
+            let (w, h, px) = decode(&bytes);
+            assert_eq!((w, h), SWEEP_PNG_SIZE, "case {i}");
+            let non_white = px.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+            assert!(
+                non_white > (w * h / 50) as usize,
+                "case {i}: {non_white} drawn pixels"
+            );
+            if let Ok(dir) = std::env::var("SWEEP_CHART_DUMP") {
+                std::fs::write(format!("{dir}/case{i}.png"), &bytes).unwrap();
+            }
+            let svg = sweep_svg(m, rows).unwrap();
+            assert!(svg.starts_with("<svg"), "case {i}");
+            assert!(!svg.contains("http"), "case {i}");
+        }
+    }
 
     #[test]
     fn axis_numbers_have_the_decimals_their_spacing_needs() {
         assert_eq!(number(12.0, 50.0), "12");
-        assert_eq!(number(0.25, 1.0), "0.3");
+        assert_eq!(number(0.26, 1.0), "0.3");
         assert_eq!(number(0.025, 0.1), "0.03");
-        assert_eq!(number(-0.0, 1.0), "0");
+        assert_eq!(number(-0.0, 1.0), "0.0");
+        assert_eq!(number(-0.0, 50.0), "0");
         assert_eq!(number(25_000.0, 50_000.0), "25k");
     }
 
     #[test]
+    fn bar_figures_show_two_digits_of_the_interval() {
+        assert_eq!(figure_digits(0.35, 23.6), 2);
+        assert_eq!(figure_digits(26.0, 180.0), 0);
+        assert_eq!(figure_digits(0.0, 23.6), 1);
+        assert_eq!(figure_digits(0.0, 0.0), 0);
+        assert_eq!(figure_digits((11.0 - 9.000000001) / 2.0, 10.0), 1);
+    }
+
+    #[test]
     fn long_labels_are_cut_with_an_ellipsis() {
-        assert_eq!(clip("short"), "short");
-        let c = clip("least_connection_with_a_long_tail");
-        assert_eq!(c.chars().count(), LABEL_CHARS);
+        assert_eq!(clip("short", 16), "short");
+        let c = clip("least_connection_with_a_long_tail", 16);
+        assert_eq!(c.chars().count(), 16);
         assert!(c.ends_with('…'));
     }
 }

@@ -1,5 +1,6 @@
 //! Sweeps: thread-count and sharding invariance of the dataset, confidence-interval
-//! coverage on an M/M/1 queue, and the DuckDB/Polars queries on a real sweep.
+//! coverage on an M/M/1 queue, the DuckDB/Polars queries on a real sweep, and
+//! the sweep chart (`sweep.png`, inline SVG in `sweep.html`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,10 +81,14 @@ fn thread_count_does_not_change_a_byte() {
     let b = run_sweep(&grid, &two, &small_opts(2)).unwrap();
     assert_eq!((a.runs, b.runs), (12, 12));
     let d = dataset(&one);
-    // 4 points x 3 replications x 4 files, the manifest and 6 sweep files.
-    assert_eq!(d.len(), 4 * 3 * 4 + 1 + 6);
+    // 4 points x 3 replications x 4 files, the manifest and 7 sweep files.
+    assert_eq!(d.len(), 4 * 3 * 4 + 1 + 7);
     for f in ["points", "summary", "servers", "aggregate", "bands"] {
         assert!(d.contains_key(Path::new(&format!("{f}.parquet"))), "{f}");
+    }
+    // The chart is part of the compared dataset.
+    for f in ["sweep.png", "sweep.html"] {
+        assert!(d.contains_key(Path::new(f)), "{f}");
     }
     assert_same_dataset(&one, &two);
     // The grid really varies: more users, more throughput.
@@ -373,4 +378,114 @@ fn sweep_queries_run_on_a_real_sweep() {
         3,
         "{stdout}"
     );
+}
+
+/// Decode a PNG: width, height and 8-bit RGB pixels.
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Variance of the pixels' grey level: 0 for a blank image.
+fn grey_variance(rgb: &[u8]) -> f64 {
+    let grey: Vec<f64> = rgb
+        .chunks(3)
+        .map(|p| (f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2])) / 3.0)
+        .collect();
+    let n = grey.len() as f64;
+    let mean = grey.iter().sum::<f64>() / n;
+    grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / n
+}
+
+/// `sweep.png` decodes at the size `docs/sweeps.md` gives and is drawn on;
+/// `sweep.html` holds the same chart as inline SVG and stays self-contained.
+fn check_chart(out: &Path) {
+    let (w, h) = asyncflow::report::sweep_chart::SWEEP_PNG_SIZE;
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sweeps.md")).unwrap();
+    assert!(
+        docs.contains(&format!("{w} × {h} pixels")),
+        "docs/sweeps.md does not give the chart size {w} × {h}"
+    );
+    let (pw, ph, px) = decode_png(&out.join("sweep.png"));
+    assert_eq!((pw, ph), (w, h));
+    // A blank image has variance 0; axes, text and markers on white give
+    // a few hundred (measured 365 to 461 on these sweeps).
+    let var = grey_variance(&px);
+    assert!(var > 100.0, "sweep.png looks blank: grey variance {var}");
+    let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert!(html.contains("<svg"), "no inline chart");
+    assert!(html.contains("</svg>"), "unterminated chart");
+    for banned in ["http://", "https://", "src=", "href=", "<script", "url("] {
+        assert!(!html.contains(banned), "sweep.html contains {banned}");
+    }
+    // The table is still there, after the chart.
+    assert!(html.find("<svg").unwrap() < html.find("<table").unwrap());
+}
+
+#[test]
+fn the_sweep_chart_is_a_png_and_an_inline_svg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = small_opts(2);
+    opts.outputs = OutputSelection::NONE;
+    opts.replications = 2;
+    let out = tmp.path().join("grid");
+    run_sweep(&small_grid(), &out, &opts).unwrap();
+    check_chart(&out);
+    let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    // Several paths: x is the point index and the key lists each point's values.
+    assert!(
+        html.contains("point (values in the key below)"),
+        "no index axis"
+    );
+    assert!(html.contains("3:  120 · 2"), "no key entry for point 3");
+}
+
+#[test]
+fn a_one_point_sweep_still_draws_its_chart() {
+    let grid = Grid::load(Path::new(QUICKSTART), &[]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = small_opts(1);
+    opts.outputs = OutputSelection::NONE;
+    opts.replications = 2;
+    run_sweep(&grid, tmp.path(), &opts).unwrap();
+    check_chart(tmp.path());
+    let html = std::fs::read_to_string(tmp.path().join("sweep.html")).unwrap();
+    assert!(html.contains("all replications"), "no single bar label");
+}
+
+#[test]
+fn a_numeric_path_gets_a_numeric_axis_and_a_merge_redraws_the_same_chart() {
+    let grid = Grid::load(
+        Path::new(QUICKSTART),
+        &sets(&["rqs_input.avg_active_users.mean=40,80,160"]),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = small_opts(1);
+    opts.outputs = OutputSelection::NONE;
+    opts.replications = 2;
+    run_sweep(&grid, tmp.path(), &opts).unwrap();
+    check_chart(tmp.path());
+    let html = std::fs::read_to_string(tmp.path().join("sweep.html")).unwrap();
+    // The path names the x axis of the six panels (and heads its table column);
+    // no key of point values.
+    assert!(
+        html.matches("rqs_input.avg_active_users.mean").count() >= 7,
+        "no axis title"
+    );
+    assert!(!html.contains("values in the key below"));
+    let (png, page) = (
+        std::fs::read(tmp.path().join("sweep.png")).unwrap(),
+        std::fs::read(tmp.path().join("sweep.html")).unwrap(),
+    );
+    asyncflow::sweep::merge(tmp.path()).unwrap();
+    assert!(std::fs::read(tmp.path().join("sweep.png")).unwrap() == png);
+    assert!(std::fs::read(tmp.path().join("sweep.html")).unwrap() == page);
 }
