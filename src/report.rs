@@ -102,6 +102,11 @@ pub fn dashboard_png(data: &RunData) -> Result<Vec<u8>, ReportError> {
         root.present()
             .map_err(|e| ReportError::Draw(e.to_string()))?;
     }
+    encode_png(&rgb, w, h)
+}
+
+/// Encode an RGB buffer (8 bits per channel, `w` x `h`) as PNG bytes.
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ReportError> {
     let mut out = Vec::with_capacity(rgb.len() / 8);
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
@@ -111,7 +116,7 @@ pub fn dashboard_png(data: &RunData) -> Result<Vec<u8>, ReportError> {
         // keeps the render well under a second.
         enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header()?;
-        writer.write_image_data(&rgb)?;
+        writer.write_image_data(rgb)?;
         writer.finish()?;
     }
     Ok(out)

@@ -569,17 +569,7 @@ pub fn sweep_png(m: &Manifest, rows: &[AggregateRow]) -> Result<Vec<u8>, ReportE
         root.present()
             .map_err(|e| ReportError::Draw(e.to_string()))?;
     }
-    let mut out = Vec::with_capacity(rgb.len() / 8);
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Fast);
-        let mut writer = enc.write_header()?;
-        writer.write_image_data(&rgb)?;
-        writer.finish()?;
-    }
-    Ok(out)
+    crate::report::encode_png(&rgb, w, h)
 }
 
 /// The chart as an inline `<svg>` element (no namespace, no URL), the same

@@ -1,27 +1,12 @@
 //! AsyncFlow compatibility: its valid scenarios load, its invalid ones are
 //! rejected naming the offending field, and every scenario we ship validates.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use asyncflow::scenario::Scenario;
 
-const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat");
+use crate::support::yml_files;
 
-fn yml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = entry.expect("readable directory entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat");
 
 #[test]
 fn every_asyncflow_valid_scenario_loads() {

@@ -6,36 +6,19 @@
 //! with the latencies in the file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use asyncflow::engine::time::SimTime;
 use asyncflow::metrics::sink::OutputSelection;
 use asyncflow::metrics::summary::QUANTILE_RELATIVE_ERROR;
 use asyncflow::{RunOptions, Scenario};
 
-use crate::support::read_requests;
+use crate::support::{read_requests, yml_files};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
 const COMPAT_VALID: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/compat/valid");
 /// Simulated seconds of the benchmark scenarios (the others run in full).
 const BENCH_HORIZON: u64 = 20;
-
-fn yml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = entry.expect("directory entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Run `path` to its horizon, or to `cut` seconds if that is earlier.
 fn check_runs(path: &Path, cut: Option<u64>) {
