@@ -40,7 +40,7 @@ pub use grid::{Grid, Point, SetSpec, YamlPath};
 pub use stats::{Acc, Ci};
 pub use tables::{AggregateRow, Manifest, ManifestPoint, Metric, SummaryRow, Tables, merge};
 
-use crate::engine::run::RunError;
+use crate::engine::run::{RunError, draw_seed};
 use crate::engine::time::SimTime;
 use crate::metrics::outdir::OutDir;
 use crate::metrics::sink::{OutputError, OutputSelection};
@@ -399,14 +399,6 @@ pub fn manifest(grid: &Grid, opts: &SweepOptions) -> Result<Manifest, SweepError
         paths: grid.paths.iter().map(|p| p.to_string()).collect(),
         points,
     })
-}
-
-fn draw_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 /// Write `sweep.json`, or check that the one there is the same. Shards write it

@@ -244,7 +244,9 @@ pub struct Results {
     pub throughput_series: Vec<u64>,
 }
 
-fn draw_seed() -> u64 {
+/// A seed from the clock and the process id, for runs that name none (the seed
+/// used is always reported, so the run can be repeated).
+pub fn draw_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

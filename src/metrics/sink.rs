@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 pub use error::OutputError;
-pub use file::{ROW_GROUP_ROWS, writer_properties};
+pub use file::{ROW_GROUP_ROWS, engine_metadata, writer_properties};
 
 use self::columns::{Columns, EventColumns, RequestColumns, SampleColumns, string_values};
 use self::file::ParquetFile;

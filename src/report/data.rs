@@ -267,14 +267,7 @@ fn dict_column<'a>(
     name: &str,
     wanted: &[&str],
 ) -> Result<(&'a arrow_array::UInt32Array, Vec<Option<usize>>), ReportError> {
-    let d = b
-        .column_by_name(name)
-        .and_then(|c| c.as_dictionary_opt::<UInt32Type>())
-        .ok_or_else(|| column_error(path, name))?;
-    let values = d
-        .values()
-        .as_string_opt::<i32>()
-        .ok_or_else(|| column_error(path, name))?;
+    let (d, values) = dictionary(b, path, name)?;
     let map = (0..values.len())
         .map(|i| wanted.iter().position(|w| *w == values.value(i)))
         .collect();
@@ -488,7 +481,18 @@ fn read_events(path: &Path, end_of_run: f64) -> Result<Vec<EventWindow>, ReportE
     Ok(out)
 }
 
-fn strings(b: &RecordBatch, path: &Path, name: &str) -> Result<Vec<String>, ReportError> {
+/// A dictionary-encoded string column and its values, or an error naming it.
+fn dictionary<'a>(
+    b: &'a RecordBatch,
+    path: &Path,
+    name: &str,
+) -> Result<
+    (
+        &'a arrow_array::DictionaryArray<UInt32Type>,
+        &'a arrow_array::StringArray,
+    ),
+    ReportError,
+> {
     let d = b
         .column_by_name(name)
         .and_then(|c| c.as_dictionary_opt::<UInt32Type>())
@@ -497,6 +501,11 @@ fn strings(b: &RecordBatch, path: &Path, name: &str) -> Result<Vec<String>, Repo
         .values()
         .as_string_opt::<i32>()
         .ok_or_else(|| column_error(path, name))?;
+    Ok((d, values))
+}
+
+fn strings(b: &RecordBatch, path: &Path, name: &str) -> Result<Vec<String>, ReportError> {
+    let (d, values) = dictionary(b, path, name)?;
     Ok((0..d.len())
         .map(|i| {
             if d.is_null(i) {

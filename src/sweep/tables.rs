@@ -30,7 +30,7 @@ use crate::engine::run::Summary;
 use crate::metrics::outdir::write_atomic;
 use crate::metrics::record::RunIdentity;
 use crate::metrics::schema::{self, OutputFile};
-use crate::metrics::sink::writer_properties;
+use crate::metrics::sink::{engine_metadata, writer_properties};
 
 /// Name of the sweep manifest in the output directory.
 pub const MANIFEST_FILE: &str = "sweep.json";
@@ -516,17 +516,8 @@ fn write_parquet(
 ) -> Result<(), SweepError> {
     // The run files' settings (zstd, dictionaries, statistics), with sweep-level
     // metadata in place of a single run's replication index.
-    let kv = vec![
-        KeyValue::new(
-            schema::META_ENGINE_VERSION.to_owned(),
-            id.engine_version.clone(),
-        ),
-        KeyValue::new(
-            schema::META_SCENARIO_SHA256.to_owned(),
-            id.scenario_sha256.clone(),
-        ),
-        KeyValue::new(META_POINTS.to_owned(), points.to_string()),
-    ];
+    let mut kv = engine_metadata(id);
+    kv.push(KeyValue::new(META_POINTS.to_owned(), points.to_string()));
     let props = writer_properties(id, OutputFile::Samples)
         .into_builder()
         .set_key_value_metadata(Some(kv))

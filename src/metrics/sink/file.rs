@@ -22,13 +22,10 @@ use crate::metrics::schema::{self, OutputFile};
 /// (encoded pages held in memory until the group closes) stays a few MB.
 pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
-/// The writer settings of every output file: zstd, dictionary encoding (the string
-/// columns repeat a handful of ids; numeric columns only where
-/// [`OutputFile::numeric_dictionary`] says they repeat), chunk-level statistics
-/// for predicate pushdown on time columns, and the run's identity as key-value
-/// metadata.
-pub fn writer_properties(id: &RunIdentity, file: OutputFile) -> WriterProperties {
-    let kv = vec![
+/// Key-value metadata every file written by the project carries: engine version
+/// and scenario SHA-256.
+pub fn engine_metadata(id: &RunIdentity) -> Vec<KeyValue> {
+    vec![
         KeyValue::new(
             schema::META_ENGINE_VERSION.to_owned(),
             id.engine_version.clone(),
@@ -37,12 +34,23 @@ pub fn writer_properties(id: &RunIdentity, file: OutputFile) -> WriterProperties
             schema::META_SCENARIO_SHA256.to_owned(),
             id.scenario_sha256.clone(),
         ),
+    ]
+}
+
+/// The writer settings of every output file: zstd, dictionary encoding (the string
+/// columns repeat a handful of ids; numeric columns only where
+/// [`OutputFile::numeric_dictionary`] says they repeat), chunk-level statistics
+/// for predicate pushdown on time columns, and the run's identity as key-value
+/// metadata.
+pub fn writer_properties(id: &RunIdentity, file: OutputFile) -> WriterProperties {
+    let mut kv = engine_metadata(id);
+    kv.extend([
         KeyValue::new(schema::META_SEED.to_owned(), id.seed.to_string()),
         KeyValue::new(
             schema::META_REPLICATION.to_owned(),
             id.replication.to_string(),
         ),
-    ];
+    ]);
     let mut builder = WriterProperties::builder();
     if !file.numeric_dictionary() {
         for field in file.schema().fields() {
