@@ -34,8 +34,8 @@ pub struct Args {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Stop after this many simulated seconds instead of `total_simulation_time`.
-    #[arg(long, value_name = "SECONDS")]
-    pub horizon: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = super::parse_horizon)]
+    pub horizon: Option<SimTime>,
     /// Parquet files to write: a comma-separated subset of requests,samples,events, or all, or none.
     #[arg(long, default_value = "all")]
     pub outputs: OutputSelection,
@@ -59,14 +59,7 @@ pub fn main(args: Args) -> u8 {
             return 2;
         }
     };
-    let horizon = match args.horizon {
-        None => None,
-        Some(h) if h.is_finite() && h > 0.0 => Some(SimTime::from_secs_f64(h)),
-        Some(h) => {
-            eprintln!("error: --horizon must be a positive number of seconds, got {h}");
-            return 2;
-        }
-    };
+    let horizon = args.horizon;
     let out = args
         .out
         .clone()
