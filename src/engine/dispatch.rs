@@ -1,10 +1,14 @@
 //! The dispatch phase: pop events in `(time, seq)` order and hand each to the
 //! model handler it names, up to the next sync point.
-
-use std::collections::VecDeque;
+//!
+//! Handlers reach components through [`Query`]s taken once per dispatch phase
+//! from a [`SystemState`] ([`Sim`]): a lookup is then an entity location, an
+//! archetype check and a table read, with no per-lookup archetype refresh.
+//! Because queries cannot spawn, request entities come from [`RequestPool`],
+//! which the phase refills (outside the queries) whenever it runs dry.
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::query::QueryState;
+use bevy_ecs::system::{SystemParam, SystemState};
 
 use super::event::EventKind;
 use super::output::Output;
@@ -12,70 +16,172 @@ use super::queue::EventQueue;
 use super::time::SimTime;
 use crate::metrics::record::{NameId, RequestRecord};
 use crate::metrics::summary::RunStats;
-use crate::model::edge;
-use crate::model::edge::{EdgeConfig, EdgeState};
+use crate::model::client::ClientConfig;
+use crate::model::edge::{self, EdgeConfig, EdgeState};
 use crate::model::generator::{self, GeneratorConfig, GeneratorState};
 use crate::model::load_balancer::{LbConfig, LbState};
 use crate::model::request::Request;
-use crate::model::server::{self, ServerConfig, ServerState};
+use crate::model::server::{self, Handoffs, ServerConfig, ServerState};
 
-/// Cached queries for the components handlers touch, so a lookup is an entity
-/// location plus a table read (no type-id lookup per access).
-pub struct Lookups {
-    /// Edges.
-    pub edges: QueryState<(&'static EdgeConfig, &'static mut EdgeState)>,
-    /// Servers.
-    pub servers: QueryState<(&'static ServerConfig, &'static mut ServerState)>,
-    /// Load balancers.
-    pub lbs: QueryState<(&'static LbConfig, &'static mut LbState)>,
-    /// Generators.
-    pub generators: QueryState<(&'static GeneratorConfig, &'static mut GeneratorState)>,
-    /// Requests.
-    pub requests: QueryState<&'static mut Request>,
-    /// Entities of finished requests, reused by the next generated ones.
-    pub spare_requests: Vec<Entity>,
+/// Request entities ready for reuse: finished requests return here, and the
+/// dispatch phase spawns a batch whenever it is empty.
+#[derive(Resource, Debug, Default)]
+pub struct RequestPool {
+    /// Entities not carrying a live request.
+    pub spare: Vec<Entity>,
+    /// Request entities spawned so far.
+    pub spawned: usize,
 }
 
-impl Lookups {
-    /// Build the queries for `world`.
-    pub fn new(world: &mut World) -> Self {
-        Lookups {
-            edges: world.query(),
-            servers: world.query(),
-            lbs: world.query(),
-            generators: world.query(),
-            requests: world.query(),
-            spare_requests: Vec::new(),
+impl RequestPool {
+    /// Smallest refill.
+    const MIN_REFILL: usize = 1024;
+
+    /// Spawn more request entities: at least [`Self::MIN_REFILL`], and half of
+    /// what exists, so refills are rare and memory grows geometrically with the
+    /// backlog only.
+    fn refill(world: &mut World) {
+        let n = {
+            let pool = world.resource::<RequestPool>();
+            Self::MIN_REFILL.max(pool.spawned / 2)
+        };
+        let fresh: Vec<Entity> = world
+            .spawn_batch((0..n).map(|_| Request::new(0, 0, SimTime::ZERO)))
+            .collect();
+        let mut pool = world.resource_mut::<RequestPool>();
+        pool.spawned += n;
+        // Popped from the back: hand out the lowest entity first.
+        pool.spare.extend(fresh.into_iter().rev());
+    }
+}
+
+/// Everything a dispatch phase touches, taken from the world in one go.
+#[derive(SystemParam)]
+pub struct Sim<'w, 's> {
+    queue: ResMut<'w, EventQueue>,
+    stats: ResMut<'w, RunStats>,
+    output: ResMut<'w, Output>,
+    pool: ResMut<'w, RequestPool>,
+    edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
+    servers: Query<'w, 's, (&'static ServerConfig, &'static mut ServerState)>,
+    lbs: Query<'w, 's, (&'static LbConfig, &'static mut LbState)>,
+    generators: Query<'w, 's, (&'static GeneratorConfig, &'static mut GeneratorState)>,
+    clients: Query<'w, 's, &'static ClientConfig>,
+    requests: Query<'w, 's, &'static mut Request>,
+}
+
+/// The dispatcher's cached system state: build once per run.
+pub struct Dispatcher {
+    state: SystemState<Sim<'static, 'static>>,
+    client_name: NameId,
+}
+
+impl Dispatcher {
+    /// Prepare dispatching on `world`, which must hold the run's resources.
+    pub fn new(world: &mut World, client_name: NameId) -> Self {
+        world.init_resource::<RequestPool>();
+        Dispatcher {
+            state: SystemState::new(world),
+            client_name,
+        }
+    }
+
+    /// Dispatch every event due strictly before `limit`.
+    pub fn until(&mut self, world: &mut World, limit: SimTime, dstats: &mut DispatchStats) {
+        loop {
+            if world.resource::<RequestPool>().spare.is_empty() {
+                RequestPool::refill(world);
+            }
+            let Ok(sim) = self.state.get_mut(world) else {
+                return;
+            };
+            let mut cx = Ctx {
+                now: sim.queue.now(),
+                queue: sim.queue.into_inner(),
+                stats: sim.stats.into_inner(),
+                output: sim.output.into_inner(),
+                spare: &mut sim.pool.into_inner().spare,
+                edges: sim.edges,
+                servers: sim.servers,
+                lbs: sim.lbs,
+                generators: sim.generators,
+                clients: sim.clients,
+                requests: sim.requests,
+                client_name: self.client_name,
+                hand: Handoffs::default(),
+            };
+            let drained = cx.run_until(limit, dstats);
+            if drained {
+                return;
+            }
         }
     }
 }
 
-/// What a handler may touch besides the world: the clock, the queue, the run
-/// statistics and the output sinks.
-pub struct Ctx<'a> {
+/// What a handler may touch: the clock, the queue, the run statistics, the
+/// output sinks, the request pool and the component queries.
+pub struct Ctx<'w, 's> {
     /// Time of the event being handled.
     pub now: SimTime,
     /// Pending events.
-    pub queue: &'a mut EventQueue,
+    pub queue: &'w mut EventQueue,
     /// Run-wide counters and latency statistics.
-    pub stats: &'a mut RunStats,
+    pub stats: &'w mut RunStats,
     /// Output sinks.
-    pub output: &'a mut Output,
-    /// Cached queries.
-    pub q: &'a mut Lookups,
+    pub output: &'w mut Output,
+    /// Request entities free for reuse (never empty when a handler runs).
+    pub spare: &'w mut Vec<Entity>,
+    /// Edges.
+    pub edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
+    /// Servers.
+    pub servers: Query<'w, 's, (&'static ServerConfig, &'static mut ServerState)>,
+    /// Load balancers.
+    pub lbs: Query<'w, 's, (&'static LbConfig, &'static mut LbState)>,
+    /// Generators.
+    pub generators: Query<'w, 's, (&'static GeneratorConfig, &'static mut GeneratorState)>,
+    /// The client.
+    pub clients: Query<'w, 's, &'static ClientConfig>,
+    /// Requests.
+    pub requests: Query<'w, 's, &'static mut Request>,
     /// The client's name (for request records).
     pub client_name: NameId,
-    /// A core hand-over waiting for the server's borrow to end.
-    pub handover: Option<(Entity, Entity, SimTime)>,
-    /// Requests admitted from a RAM queue, started after the current handler.
-    pub to_start: VecDeque<(Entity, Entity)>,
+    /// Server work decided while the server was borrowed.
+    pub hand: Handoffs,
 }
 
-impl Ctx<'_> {
-    /// Hand a finished request's record to the sinks.
+impl Ctx<'_, '_> {
+    /// Hand a finished request's record to the statistics and the sinks.
     #[inline]
     pub fn push_request(&mut self, r: &RequestRecord) {
+        self.stats.record(r);
         self.output.push_request(r);
+    }
+
+    /// Handle events due before `limit` while the request pool has an entity
+    /// for the next one; true when every due event was handled.
+    fn run_until(&mut self, limit: SimTime, dstats: &mut DispatchStats) -> bool {
+        while !self.spare.is_empty() {
+            let Some((t, ev)) = self.queue.pop_before(limit) else {
+                return true;
+            };
+            self.now = t;
+            dstats.counts[ev.kind as usize] += 1;
+            let started = dstats.nanos.is_some().then(std::time::Instant::now);
+            match ev.kind {
+                EventKind::WindowStart => generator::on_window_start(self, ev.target),
+                EventKind::Generate => generator::on_generate(self, ev.target),
+                EventKind::EdgeArrive => edge::on_arrive(self, ev.target, ev.request),
+                EventKind::CpuDone => server::on_cpu_done(self, ev.target, ev.request),
+                EventKind::IoDone => server::on_io_done(self, ev.target, ev.request),
+            }
+            while let Some((s, r, ram)) = self.hand.admitted.pop_front() {
+                server::start_admitted(self, s, r, ram);
+            }
+            if let (Some(t0), Some(nanos)) = (started, dstats.nanos.as_mut()) {
+                nanos[ev.kind as usize] += t0.elapsed().as_nanos() as u64;
+            }
+        }
+        false
     }
 }
 
@@ -89,56 +195,4 @@ pub struct DispatchStats {
     pub counts: KindCounts,
     /// Nanoseconds of wall time spent in handlers per kind (profiling only).
     pub nanos: Option<KindCounts>,
-}
-
-/// Dispatch every event due strictly before `limit`.
-pub fn dispatch_until(
-    world: &mut World,
-    lookups: &mut Lookups,
-    client_name: NameId,
-    limit: SimTime,
-    dstats: &mut DispatchStats,
-) {
-    world.resource_scope(|world, mut queue: Mut<EventQueue>| {
-        world.resource_scope(|world, mut stats: Mut<RunStats>| {
-            world.resource_scope(|world, mut output: Mut<Output>| {
-                let mut cx = Ctx {
-                    now: queue.now(),
-                    queue: &mut queue,
-                    stats: &mut stats,
-                    output: &mut output,
-                    q: lookups,
-                    client_name,
-                    handover: None,
-                    to_start: VecDeque::new(),
-                };
-                while let Some((t, ev)) = cx.queue.pop_before(limit) {
-                    cx.now = t;
-                    dstats.counts[ev.kind as usize] += 1;
-                    let started = dstats.nanos.is_some().then(std::time::Instant::now);
-                    match ev.kind {
-                        EventKind::WindowStart => {
-                            generator::on_window_start(world, &mut cx, ev.target)
-                        }
-                        EventKind::Generate => generator::on_generate(world, &mut cx, ev.target),
-                        EventKind::EdgeArrive => {
-                            edge::on_arrive(world, &mut cx, ev.target, ev.request)
-                        }
-                        EventKind::CpuDone => {
-                            server::on_cpu_done(world, &mut cx, ev.target, ev.request)
-                        }
-                        EventKind::IoDone => {
-                            server::on_io_done(world, &mut cx, ev.target, ev.request)
-                        }
-                    }
-                    while let Some((s, r)) = cx.to_start.pop_front() {
-                        server::start_admitted(world, &mut cx, s, r);
-                    }
-                    if let (Some(t0), Some(nanos)) = (started, dstats.nanos.as_mut()) {
-                        nanos[ev.kind as usize] += t0.elapsed().as_nanos() as u64;
-                    }
-                }
-            });
-        });
-    });
 }

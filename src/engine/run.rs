@@ -15,7 +15,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::{DispatchStats, Lookups, dispatch_until};
+use super::dispatch::{DispatchStats, Dispatcher};
 use super::event::EventKind;
 use super::output::Output;
 use super::queue::EventQueue;
@@ -352,7 +352,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     world.insert_resource(topo.clone());
     let mut schedule = Schedule::new(Batch);
     schedule.add_systems((apply_injections, sample_gauges).chain());
-    let mut lookups = Lookups::new(&mut world);
+    let mut dispatcher = Dispatcher::new(&mut world, topo.client_name);
     generator::start(&mut world.resource_mut::<EventQueue>(), topo.generator);
     let build_s = wall_start.elapsed().as_secs_f64();
 
@@ -374,13 +374,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
             .unwrap_or(SimTime::MAX);
         let sync = next_tick.min(next_inj).min(horizon);
         let t0 = Instant::now();
-        dispatch_until(
-            &mut world,
-            &mut lookups,
-            topo.client_name,
-            sync,
-            &mut dstats,
-        );
+        dispatcher.until(&mut world, sync, &mut dstats);
         world.resource_mut::<EventQueue>().advance_to(sync);
         let t1 = Instant::now();
         dispatch_s += (t1 - t0).as_secs_f64();

@@ -16,12 +16,12 @@ pub struct ClientConfig {
 }
 
 /// A request reached the client: forward it, or complete it if it was served.
-pub fn on_arrive(world: &mut World, cx: &mut Ctx, client: Entity, req: Entity) {
-    let served = cx.q.requests.get(world, req).is_ok_and(|r| r.served);
+pub fn on_arrive(cx: &mut Ctx, client: Entity, req: Entity) {
+    let served = cx.requests.get(req).is_ok_and(|r| r.served);
     if served {
-        request::finish(world, cx, req, RequestStatus::Completed, None);
-    } else if let Some(cfg) = world.get::<ClientConfig>(client) {
+        request::finish(cx, req, RequestStatus::Completed, None);
+    } else if let Ok(cfg) = cx.clients.get(client) {
         let out = cfg.out_edge;
-        edge::send(world, cx, out, req);
+        edge::send(cx, out, req);
     }
 }

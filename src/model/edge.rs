@@ -75,16 +75,16 @@ impl EdgeState {
 ///
 /// The request is already in its network phase: it is born in it, node
 /// hand-offs take no time, and a server puts it back in it when it leaves.
-pub fn send(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
+pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.q.edges.get_mut(world, edge) else {
+    let Ok((cfg, mut st)) = cx.edges.get_mut(edge) else {
         return;
     };
     st.sent += 1;
     if cfg.dropout > 0.0 && st.rng.random::<f64>() < cfg.dropout {
         st.dropped += 1;
         let name = cfg.name;
-        request::finish(world, cx, req, RequestStatus::Dropped, Some(name));
+        request::finish(cx, req, RequestStatus::Dropped, Some(name));
         return;
     }
     let delay = SimTime::from_secs_f64(cfg.latency.sample(&mut st.rng)) + st.spike;
@@ -101,25 +101,25 @@ pub fn send(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
         },
     );
     if let Some((lb, slot)) = lb_slot {
-        load_balancer::sent_on_slot(world, cx, lb, slot, 1);
+        load_balancer::sent_on_slot(cx, lb, slot, 1);
     }
 }
 
 /// A request reaches the end of an edge: hand it to the target node.
-pub fn on_arrive(world: &mut World, cx: &mut Ctx, edge: Entity, req: Entity) {
+pub fn on_arrive(cx: &mut Ctx, edge: Entity, req: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.q.edges.get_mut(world, edge) else {
+    let Ok((cfg, mut st)) = cx.edges.get_mut(edge) else {
         return;
     };
     let v = st.in_flight.value() - 1.0;
     st.in_flight.set(now, v);
     let (target, kind, lb_slot) = (cfg.target, cfg.target_kind, cfg.lb_slot);
     if let Some((lb, slot)) = lb_slot {
-        load_balancer::sent_on_slot(world, cx, lb, slot, -1);
+        load_balancer::sent_on_slot(cx, lb, slot, -1);
     }
     match kind {
-        NodeKind::Client => client::on_arrive(world, cx, target, req),
-        NodeKind::LoadBalancer => load_balancer::on_arrive(world, cx, target, req),
-        NodeKind::Server => server::on_arrive(world, cx, target, req),
+        NodeKind::Client => client::on_arrive(cx, target, req),
+        NodeKind::LoadBalancer => load_balancer::on_arrive(cx, target, req),
+        NodeKind::Server => server::on_arrive(cx, target, req),
     }
 }

@@ -74,9 +74,9 @@ fn gen_event(kind: EventKind, generator: Entity) -> Event {
 }
 
 /// Open a window: draw the users, set the rate, schedule the first arrival.
-pub fn on_window_start(world: &mut World, cx: &mut Ctx, generator: Entity) {
+pub fn on_window_start(cx: &mut Ctx, generator: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.q.generators.get_mut(world, generator) else {
+    let Ok((cfg, mut st)) = cx.generators.get_mut(generator) else {
         return;
     };
     let users = cfg.users.sample(&mut st.rng);
@@ -92,16 +92,18 @@ pub fn on_window_start(world: &mut World, cx: &mut Ctx, generator: Entity) {
 }
 
 /// Emit a request and schedule the next arrival.
-pub fn on_generate(world: &mut World, cx: &mut Ctx, generator: Entity) {
+pub fn on_generate(cx: &mut Ctx, generator: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.q.generators.get_mut(world, generator) else {
+    let Ok((cfg, mut st)) = cx.generators.get_mut(generator) else {
         return;
     };
     let (name, out_edge) = (cfg.name, cfg.out_edge);
     schedule_next(cx.queue, generator, &mut st, now);
     let id = cx.stats.next_request_id();
-    let req = request::spawn(world, cx, Request::new(id, name, now));
-    edge::send(world, cx, out_edge, req);
+    let Some(req) = request::spawn(cx, Request::new(id, name, now)) else {
+        return;
+    };
+    edge::send(cx, out_edge, req);
 }
 
 fn schedule_next(queue: &mut EventQueue, generator: Entity, st: &mut GeneratorState, now: SimTime) {

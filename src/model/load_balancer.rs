@@ -56,25 +56,25 @@ impl LbState {
 }
 
 /// A request reached the load balancer: route it, or drop it if no server is up.
-pub fn on_arrive(world: &mut World, cx: &mut Ctx, lb: Entity, req: Entity) {
-    let Ok((cfg, mut st)) = cx.q.lbs.get_mut(world, lb) else {
+pub fn on_arrive(cx: &mut Ctx, lb: Entity, req: Entity) {
+    let Ok((cfg, mut st)) = cx.lbs.get_mut(lb) else {
         return;
     };
     match st.choose(cfg.algorithm) {
         Some(slot) => {
             let out = cfg.edges[slot];
-            edge::send(world, cx, out, req);
+            edge::send(cx, out, req);
         }
         None => {
             let name: NameId = cfg.name;
-            request::finish(world, cx, req, RequestStatus::Dropped, Some(name));
+            request::finish(cx, req, RequestStatus::Dropped, Some(name));
         }
     }
 }
 
 /// Keep the slot's in-transit count in step with its edge.
-pub fn sent_on_slot(world: &mut World, cx: &mut Ctx, lb: Entity, slot: usize, delta: i32) {
-    if let Ok((_, mut st)) = cx.q.lbs.get_mut(world, lb) {
+pub fn sent_on_slot(cx: &mut Ctx, lb: Entity, slot: usize, delta: i32) {
+    if let Ok((_, mut st)) = cx.lbs.get_mut(lb) {
         let c = &mut st.in_flight[slot];
         *c = c.saturating_add_signed(delta);
     }

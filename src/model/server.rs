@@ -118,15 +118,17 @@ impl ServerState {
             rng,
         }
     }
+}
 
-    fn sync_gauges(&mut self, now: SimTime, cores: u32) {
-        let g = &mut self.gauges;
-        g.ready_queue.set(now, self.ready.len() as f64);
-        g.io_sleep.set(now, f64::from(self.io_sleeping));
-        g.ram_in_use.set(now, self.ram_in_use);
-        g.busy_cores.set(now, f64::from(cores - self.free_cores));
-        g.ram_wait.set(now, self.ram_queue.len() as f64);
-    }
+/// Work a server handler decides while it holds the server and the request,
+/// finished once they are released.
+#[derive(Debug, Default)]
+pub struct Handoffs {
+    /// A freed core given to the head of the ready queue: server, request.
+    pub core: Option<(Entity, Entity)>,
+    /// Requests admitted from a RAM queue (server, request, MB), started after
+    /// the current handler.
+    pub admitted: VecDeque<(Entity, Entity, f64)>,
 }
 
 fn pick_endpoint(cfg: &ServerConfig, rng: &mut Pcg64) -> usize {
@@ -146,200 +148,217 @@ fn pick_endpoint(cfg: &ServerConfig, rng: &mut Pcg64) -> usize {
 }
 
 /// A request arrives: choose its endpoint and admit it, or queue it for RAM.
-pub fn on_arrive(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
+pub fn on_arrive(cx: &mut Ctx, server: Entity, req: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.q.servers.get_mut(world, server) else {
+    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
+        return;
+    };
+    let Ok(mut r) = cx.requests.get_mut(req) else {
         return;
     };
     let st = &mut *st;
     let ep = pick_endpoint(cfg, &mut st.rng);
     let plan = &cfg.endpoints[ep];
     let need: f64 = plan.ram.iter().map(|s| s.sample(&mut st.rng)).sum();
-    let admitted = st.ram_queue.is_empty() && st.ram_in_use + need <= cfg.ram_mb;
-    if admitted {
+    r.server = Some(cfg.name);
+    r.endpoint = ep as u32;
+    r.endpoint_name = Some(plan.name);
+    r.step = 0;
+    if st.ram_queue.is_empty() && st.ram_in_use + need <= cfg.ram_mb {
         st.ram_in_use += need;
+        st.gauges.ram_in_use.set(now, st.ram_in_use);
+        r.ram = need;
+        let r = &mut *r;
+        let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
+        after_advance(cx, req, out);
     } else {
         st.ram_queue.push_back((req, need));
-    }
-    st.sync_gauges(now, cfg.cores);
-    let (name, ep_name) = (cfg.name, plan.name);
-    if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-        r.server = Some(name);
-        r.endpoint = ep as u32;
-        r.endpoint_name = Some(ep_name);
-        r.step = 0;
-        if admitted {
-            r.ram = need;
-        } else {
-            r.enter(now, Phase::RamWait);
-        }
-    }
-    if admitted {
-        advance(world, cx, server, req, false);
+        st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
+        r.enter(now, Phase::RamWait);
     }
 }
 
 /// A CPU step ended: move to the next step, keeping the core.
-pub fn on_cpu_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    advance(world, cx, server, req, true);
+pub fn on_cpu_done(cx: &mut Ctx, server: Entity, req: Entity) {
+    step_done(cx, server, req, false);
 }
 
 /// An I/O step ended: move to the next step.
-pub fn on_io_done(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    let now = cx.now;
-    if let Ok((cfg, mut st)) = cx.q.servers.get_mut(world, server) {
-        st.io_sleeping -= 1;
-        st.sync_gauges(now, cfg.cores);
-    }
-    advance(world, cx, server, req, true);
+pub fn on_io_done(cx: &mut Ctx, server: Entity, req: Entity) {
+    step_done(cx, server, req, true);
 }
 
-/// What the request's current step asks for.
-enum Next {
-    Cpu(SimTime),
-    Io(SimTime),
-    Done,
-}
-
-/// Start the request's current step (or finish the endpoint); with
-/// `step_done`, first move past the step that just ended (one lookup for both).
-fn advance(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity, step_done: bool) {
+/// The request's current step ended: start the next one (or finish).
+fn step_done(cx: &mut Ctx, server: Entity, req: Entity, io: bool) {
     let now = cx.now;
-    let Ok(mut r) = cx.q.requests.get_mut(world, req) else {
+    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
         return;
     };
-    if step_done {
-        r.step += 1;
-    }
-    let (ep, step, holds_core) = (r.endpoint as usize, r.step as usize, r.holds_core);
-    let Ok((cfg, mut st)) = cx.q.servers.get_mut(world, server) else {
+    let Ok(mut r) = cx.requests.get_mut(req) else {
         return;
     };
     let st = &mut *st;
-    let next = match cfg.endpoints[ep].steps.get(step) {
-        None => Next::Done,
-        Some(s) => {
-            let d = SimTime::from_secs_f64(s.duration.sample(&mut st.rng));
-            match s.work {
-                Work::Cpu => Next::Cpu(d),
-                Work::Io => Next::Io(d),
-            }
-        }
+    if io {
+        st.io_sleeping -= 1;
+        st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
+    }
+    r.step += 1;
+    let r = &mut *r;
+    let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
+    after_advance(cx, req, out);
+}
+
+/// Start a request that was admitted from the RAM queue holding `ram` MB.
+pub fn start_admitted(cx: &mut Ctx, server: Entity, req: Entity, ram: f64) {
+    let now = cx.now;
+    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
+        return;
     };
-    let cores = cfg.cores;
-    let out_edge = cfg.out_edge;
-    match next {
-        Next::Cpu(d) => {
-            if holds_core {
-                schedule(cx.queue, EventKind::CpuDone, now + d, server, req);
-                return;
-            }
-            let got_core = st.free_cores > 0;
-            if got_core {
+    let Ok(mut r) = cx.requests.get_mut(req) else {
+        return;
+    };
+    let (st, r) = (&mut *st, &mut *r);
+    r.ram = ram;
+    let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
+    after_advance(cx, req, out);
+}
+
+/// What is left to do once the server and the request are released.
+enum After {
+    /// Nothing (the step is scheduled, or the request waits for a core).
+    Nothing,
+    /// The request's endpoint is done: send it on this edge.
+    Leave(Entity),
+}
+
+/// Finish what [`advance`] could not do while it held the server and the
+/// request: a core hand-over, then the departure. Requests admitted from the
+/// RAM queue start after the current handler ([`Ctx::run_until`]).
+fn after_advance(cx: &mut Ctx, req: Entity, out: After) {
+    start_handover(cx);
+    if let After::Leave(edge) = out {
+        edge::send(cx, edge, req);
+    }
+}
+
+/// Start the request's current step, or end its endpoint when no step is left.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn advance(
+    now: SimTime,
+    queue: &mut EventQueue,
+    hand: &mut Handoffs,
+    server: Entity,
+    cfg: &ServerConfig,
+    st: &mut ServerState,
+    req: Entity,
+    r: &mut Request,
+) -> After {
+    let Some(s) = cfg.endpoints[r.endpoint as usize]
+        .steps
+        .get(r.step as usize)
+    else {
+        // Endpoint done: give back the core and the RAM, admit from the RAM
+        // queue while its head fits (head of line), and leave.
+        if r.holds_core {
+            release_core(&mut hand.core, st, server);
+            st.gauges
+                .busy_cores
+                .set(now, f64::from(cfg.cores - st.free_cores));
+            st.gauges.ready_queue.set(now, st.ready.len() as f64);
+        }
+        st.ram_in_use -= r.ram;
+        st.served += 1;
+        if !st.ram_queue.is_empty() {
+            admit_from_ram_queue(cfg, st, server, &mut hand.admitted);
+            st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
+        }
+        st.gauges.ram_in_use.set(now, st.ram_in_use);
+        r.holds_core = false;
+        r.ram = 0.0;
+        r.served = true;
+        r.enter(now, Phase::Network);
+        return After::Leave(cfg.out_edge);
+    };
+    let d = SimTime::from_secs_f64(s.duration.sample(&mut st.rng));
+    match s.work {
+        Work::Cpu => {
+            if r.holds_core {
+                schedule(queue, EventKind::CpuDone, now + d, server, req);
+            } else if st.free_cores > 0 {
                 st.free_cores -= 1;
-                schedule(cx.queue, EventKind::CpuDone, now + d, server, req);
+                st.gauges
+                    .busy_cores
+                    .set(now, f64::from(cfg.cores - st.free_cores));
+                schedule(queue, EventKind::CpuDone, now + d, server, req);
+                r.holds_core = true;
+                r.enter(now, Phase::Cpu);
             } else {
                 st.ready.push_back(req);
-            }
-            st.sync_gauges(now, cores);
-            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-                if got_core {
-                    r.holds_core = true;
-                    r.enter(now, Phase::Cpu);
-                } else {
-                    r.pending_cpu = d;
-                    r.enter(now, Phase::CpuWait);
-                }
+                st.gauges.ready_queue.set(now, st.ready.len() as f64);
+                r.pending_cpu = d;
+                r.enter(now, Phase::CpuWait);
             }
         }
-        Next::Io(d) => {
+        Work::Io => {
             st.io_sleeping += 1;
-            schedule(cx.queue, EventKind::IoDone, now + d, server, req);
-            if holds_core {
-                release_core(&mut cx.handover, st, server, now);
+            st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
+            schedule(queue, EventKind::IoDone, now + d, server, req);
+            if r.holds_core {
+                release_core(&mut hand.core, st, server);
+                st.gauges
+                    .busy_cores
+                    .set(now, f64::from(cfg.cores - st.free_cores));
+                st.gauges.ready_queue.set(now, st.ready.len() as f64);
             }
-            st.sync_gauges(now, cores);
-            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-                r.holds_core = false;
-                r.enter(now, Phase::Io);
-            }
-            start_handover(world, cx);
+            r.holds_core = false;
+            r.enter(now, Phase::Io);
         }
-        Next::Done => {
-            if holds_core {
-                release_core(&mut cx.handover, st, server, now);
-            }
-            let (ram, released) = world
-                .get::<Request>(req)
-                .map_or((0.0, false), |r| (r.ram, true));
-            let Ok((cfg, mut st)) = cx.q.servers.get_mut(world, server) else {
-                return;
-            };
-            let st = &mut *st;
-            if released {
-                st.ram_in_use -= ram;
-            }
-            st.served += 1;
-            // Admit from the head of the RAM queue while it fits (head of line).
-            let mut admitted = Vec::new();
-            while let Some(&(next, need)) = st.ram_queue.front() {
-                if st.ram_in_use + need > cfg.ram_mb {
-                    break;
-                }
-                st.ram_queue.pop_front();
-                st.ram_in_use += need;
-                admitted.push((next, need));
-            }
-            st.sync_gauges(now, cores);
-            let name = cfg.name;
-            if let Ok(mut r) = cx.q.requests.get_mut(world, req) {
-                r.holds_core = false;
-                r.ram = 0.0;
-                r.served = true;
-                r.server = Some(name);
-                r.enter(now, Phase::Network);
-            }
-            start_handover(world, cx);
-            for (next, need) in admitted {
-                if let Ok(mut r) = cx.q.requests.get_mut(world, next) {
-                    r.ram = need;
-                }
-                cx.to_start.push_back((server, next));
-            }
-            edge::send(world, cx, out_edge, req);
+    }
+    After::Nothing
+}
+
+/// Admit requests from the head of the RAM queue while they fit; they start
+/// once the current handler is done.
+fn admit_from_ram_queue(
+    cfg: &ServerConfig,
+    st: &mut ServerState,
+    server: Entity,
+    admitted: &mut VecDeque<(Entity, Entity, f64)>,
+) {
+    while let Some(&(next, need)) = st.ram_queue.front() {
+        if st.ram_in_use + need > cfg.ram_mb {
+            break;
         }
+        st.ram_queue.pop_front();
+        st.ram_in_use += need;
+        admitted.push_back((server, next, need));
     }
 }
 
 /// A core was freed: give it to the head of the ready queue, or return it.
 ///
-/// The hand-over itself (the request's CPU step starting) needs the request's
-/// component, so it is parked in `cx.handover` and finished by
-/// [`start_handover`] once the server's borrow ends.
-fn release_core(
-    handover: &mut Option<(Entity, Entity, SimTime)>,
-    st: &mut ServerState,
-    server: Entity,
-    now: SimTime,
-) {
+/// The hand-over itself (the waiting request's CPU step starting) needs that
+/// request's component, so it is parked in `handover` and finished by
+/// [`start_handover`] once the current request's borrow ends.
+fn release_core(handover: &mut Option<(Entity, Entity)>, st: &mut ServerState, server: Entity) {
     match st.ready.pop_front() {
-        Some(next) => *handover = Some((server, next, now)),
+        Some(next) => *handover = Some((server, next)),
         None => st.free_cores += 1,
     }
 }
 
 /// Finish a core hand-over decided by [`release_core`].
-fn start_handover(world: &mut World, cx: &mut Ctx) {
-    let Some((server, next, now)) = cx.handover.take() else {
-        return;
-    };
-    let Ok(mut r) = cx.q.requests.get_mut(world, next) else {
-        return;
-    };
-    r.holds_core = true;
-    r.enter(now, Phase::Cpu);
-    let d = r.pending_cpu;
-    schedule(cx.queue, EventKind::CpuDone, now + d, server, next);
+fn start_handover(cx: &mut Ctx) {
+    let now = cx.now;
+    if let Some((server, next)) = cx.hand.core.take()
+        && let Ok(mut r) = cx.requests.get_mut(next)
+    {
+        r.holds_core = true;
+        r.enter(now, Phase::Cpu);
+        let d = r.pending_cpu;
+        schedule(cx.queue, EventKind::CpuDone, now + d, server, next);
+    }
 }
 
 fn schedule(queue: &mut EventQueue, kind: EventKind, at: SimTime, server: Entity, req: Entity) {
@@ -352,9 +371,4 @@ fn schedule(queue: &mut EventQueue, kind: EventKind, at: SimTime, server: Entity
             tag: 0,
         },
     );
-}
-
-/// Start a request that was just admitted from the RAM queue.
-pub fn start_admitted(world: &mut World, cx: &mut Ctx, server: Entity, req: Entity) {
-    advance(world, cx, server, req, false);
 }
