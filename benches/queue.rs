@@ -1,12 +1,12 @@
 //! The pending-event set under the "hold" workload of a discrete-event engine:
 //! with N events pending, pop the earliest and push one at its time plus an
-//! exponential delay, so the size stays N. Compares the binary heap with the
-//! radix heap at N = 1e3 .. 1e6.
+//! exponential delay, so the size stays N. Compares the binary heap, the
+//! radix heap and the timing wheel at N = 1e3 .. 1e6.
 
 use std::hint::black_box;
 
 use asyncflow::engine::event::{Event, EventKind};
-use asyncflow::engine::queue::{HeapQueue, Pending, RadixQueue};
+use asyncflow::engine::queue::{HeapQueue, Pending, RadixQueue, WheelQueue};
 use asyncflow::engine::time::SimTime;
 use bevy_ecs::entity::Entity;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -59,6 +59,10 @@ fn bench_queue(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("radix_heap", n), &n, |b, &n| {
             let mut q: RadixQueue = filled(n, &d);
+            b.iter(|| hold(&mut q, &d));
+        });
+        group.bench_with_input(BenchmarkId::new("timing_wheel", n), &n, |b, &n| {
+            let mut q: WheelQueue = filled(n, &d);
             b.iter(|| hold(&mut q, &d));
         });
     }

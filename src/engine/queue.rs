@@ -4,8 +4,9 @@
 //! they were scheduled (FIFO). That order is part of the determinism contract: it
 //! depends only on the scenario and the seed.
 //!
-//! Two structures implement [`Pending`]; [`EventQueue`] uses the one the `queue`
-//! benchmark found faster (see `docs/performance.md`):
+//! Three structures implement [`Pending`]; [`EventQueue`] uses the timing
+//! wheel, which the engine profile and the `queue` benchmark found fastest (see
+//! `docs/performance.md`); the other two are references for the property tests:
 //!
 //! - [`HeapQueue`]: a binary heap on `(time, seq)`, the simple reference;
 //! - [`RadixQueue`]: a radix heap. Event times never go below the time of the
@@ -13,7 +14,12 @@
 //!   can sit in the bucket named by the highest bit in which its time differs
 //!   from that last time: pushing is O(1) and each event is moved between
 //!   buckets at most 64 times over its life. Buckets keep insertion order, which
-//!   gives FIFO among equal times without storing `seq` at all.
+//!   gives FIFO among equal times without storing `seq` at all. Its cost is the
+//!   moves: an event 12 ms ahead of a clock advancing by ~14 µs per event is
+//!   moved about ten times;
+//! - [`WheelQueue`]: the same idea in base 4096 over 8.2 µs slots (a
+//!   hierarchical timing wheel): an event less than 33.5 ms ahead is filed once
+//!   and never moved.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -171,10 +177,246 @@ impl Pending for RadixQueue {
     }
 }
 
+/// Width of a level-0 wheel slot: 2^13 ns (8.2 µs).
+const SLOT_BITS: u32 = 13;
+/// Bits of the slot index each wheel level resolves.
+const DIGIT_BITS: u32 = 12;
+/// Slots per level.
+const SLOTS: usize = 1 << DIGIT_BITS;
+/// Levels: 13 + 5 × 12 bits cover every u64 time.
+const LEVELS: usize = 5;
+/// Largest buffer a drained higher-level slot keeps.
+const KEPT_CAPACITY: usize = 16;
+
+/// One level of [`WheelQueue`]: a slot per digit value and a bitmap of the
+/// non-empty ones.
+#[derive(Debug)]
+struct WheelLevel {
+    slots: Vec<Vec<(SimTime, Event)>>,
+    bits: Vec<u64>,
+}
+
+impl WheelLevel {
+    fn new() -> Self {
+        WheelLevel {
+            slots: (0..SLOTS).map(|_| Vec::new()).collect(),
+            bits: vec![0; SLOTS / 64],
+        }
+    }
+
+    /// First non-empty slot with index >= `from`.
+    #[inline]
+    fn next_set(&self, from: usize) -> Option<usize> {
+        if from >= SLOTS {
+            return None;
+        }
+        let mut w = from / 64;
+        let mut word = self.bits[w] & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + word.trailing_zeros() as usize);
+            }
+            w += 1;
+            if w == self.bits.len() {
+                return None;
+            }
+            word = self.bits[w];
+        }
+    }
+}
+
+/// Sort a slot's events by time, keeping insertion order among equal times
+/// (most slots hold one or two events).
+#[inline]
+fn sort_slot(v: &mut [(SimTime, Event)]) {
+    match v.len() {
+        0 | 1 => {}
+        2 => {
+            if v[1].0 < v[0].0 {
+                v.swap(0, 1);
+            }
+        }
+        _ => v.sort_by_key(|&(t, _)| t),
+    }
+}
+
+/// A hierarchical timing wheel: a radix heap with radix 4096 over 8.2 µs slots.
+///
+/// Time is cut into slots of 2^13 ns; the slot index is written in base 4096.
+/// An event goes to the level of the highest digit in which its slot differs
+/// from the current slot, at that digit's value, so an event less than
+/// 4096 slots (33.5 ms) ahead is placed once and never moved, and a farther one
+/// moves down at most once per level. The current slot's events sit in a short
+/// sorted run. Slots and runs keep insertion order among equal times (the same
+/// argument as for the radix heap: events with equal times always share a
+/// slot), so equal times pop FIFO.
+#[derive(Debug)]
+pub struct WheelQueue {
+    levels: Vec<WheelLevel>,
+    /// Events of the current slot, sorted by time, FIFO among equal times,
+    /// consumed from `head`.
+    current: Vec<(SimTime, Event)>,
+    head: usize,
+    /// Slot index (time >> SLOT_BITS) of the current slot.
+    cur_slot: u64,
+    len: usize,
+}
+
+impl Default for WheelQueue {
+    fn default() -> Self {
+        WheelQueue {
+            levels: (0..LEVELS).map(|_| WheelLevel::new()).collect(),
+            current: Vec::new(),
+            head: 0,
+            cur_slot: 0,
+            len: 0,
+        }
+    }
+}
+
+impl WheelQueue {
+    /// Level and digit of `slot` relative to the current slot (`slot` must differ).
+    #[inline]
+    fn place(&self, slot: u64) -> (usize, usize) {
+        let x = slot ^ self.cur_slot;
+        let level = ((u64::BITS - 1 - x.leading_zeros()) / DIGIT_BITS) as usize;
+        let digit = (slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
+        (level, digit)
+    }
+
+    /// File an event in a level slot (its slot differs from the current one).
+    #[inline]
+    fn file(&mut self, slot: u64, time: SimTime, event: Event) {
+        let (level, digit) = self.place(slot);
+        let l = &mut self.levels[level];
+        l.slots[digit].push((time, event));
+        l.bits[digit / 64] |= 1 << (digit % 64);
+    }
+
+    /// Insert into the current slot after every pending event at or before
+    /// `time` (FIFO among equal times).
+    #[inline(never)]
+    fn push_current(&mut self, time: SimTime, event: Event) {
+        let at = self.head + self.current[self.head..].partition_point(|&(t, _)| t <= time);
+        self.current.insert(at, (time, event));
+    }
+
+    /// The current slot is used up: make the next non-empty slot current,
+    /// unless its events are all at or after `limit`. False when nothing due
+    /// before `limit` is pending.
+    fn advance(&mut self, limit: SimTime) -> bool {
+        self.current.clear();
+        self.head = 0;
+        if self.len == 0 {
+            return false;
+        }
+        loop {
+            // The lowest level with a non-empty slot after the current digit
+            // holds the earliest events.
+            let found = (0..LEVELS).find_map(|level| {
+                let d = (self.cur_slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
+                self.levels[level].next_set(d + 1).map(|j| (level, j))
+            });
+            let Some((level, j)) = found else {
+                return false;
+            };
+            let shift = DIGIT_BITS as usize * level;
+            if level == 0 {
+                let slot = (self.cur_slot & !(SLOTS as u64 - 1)) | j as u64;
+                if slot << SLOT_BITS >= limit.0 {
+                    return false;
+                }
+                let l = &mut self.levels[0];
+                sort_slot(&mut l.slots[j]);
+                // The clock never passes an event at or after `limit`: the
+                // caller may still schedule before it.
+                if l.slots[j][0].0 >= limit {
+                    return false;
+                }
+                std::mem::swap(&mut self.current, &mut l.slots[j]);
+                l.bits[j / 64] &= !(1 << (j % 64));
+                self.cur_slot = slot;
+                return true;
+            }
+            // A higher level: move the slot's events down, relative to their
+            // earliest slot, which becomes current.
+            let min = self.levels[level].slots[j]
+                .iter()
+                .map(|&(t, _)| t.0)
+                .min()
+                .unwrap_or(u64::MAX);
+            if min >= limit.0 {
+                return false;
+            }
+            let mut moving = std::mem::take(&mut self.levels[level].slots[j]);
+            self.levels[level].bits[j / 64] &= !(1 << (j % 64));
+            debug_assert_eq!(
+                (min >> SLOT_BITS) >> (shift + DIGIT_BITS as usize),
+                self.cur_slot >> (shift + DIGIT_BITS as usize)
+            );
+            self.cur_slot = min >> SLOT_BITS;
+            for &(t, e) in &moving {
+                let slot = t.0 >> SLOT_BITS;
+                if slot == self.cur_slot {
+                    self.current.push((t, e));
+                } else {
+                    self.file(slot, t, e);
+                }
+            }
+            // A higher-level slot is reused only once per 4096 of its
+            // periods: keep its buffer only if it is small, so memory stays
+            // bounded by the pending events, not by the run length.
+            if moving.capacity() <= KEPT_CAPACITY {
+                moving.clear();
+                self.levels[level].slots[j] = moving;
+            }
+            if !self.current.is_empty() {
+                sort_slot(&mut self.current);
+                return true;
+            }
+        }
+    }
+}
+
+impl Pending for WheelQueue {
+    #[inline(always)]
+    fn push(&mut self, time: SimTime, event: Event) {
+        let slot = time.0 >> SLOT_BITS;
+        debug_assert!(
+            slot >= self.cur_slot,
+            "event scheduled before the current slot"
+        );
+        self.len += 1;
+        if slot == self.cur_slot {
+            self.push_current(time, event);
+        } else {
+            self.file(slot, time, event);
+        }
+    }
+
+    #[inline]
+    fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, Event)> {
+        if self.head == self.current.len() && !self.advance(limit) {
+            return None;
+        }
+        let item = self.current[self.head];
+        if item.0 >= limit {
+            return None;
+        }
+        self.head += 1;
+        self.len -= 1;
+        Some(item)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// The engine's pending events: the chosen [`Pending`] structure plus the clock.
 #[derive(Resource, Debug, Default)]
 pub struct EventQueue {
-    pending: RadixQueue,
+    pending: WheelQueue,
     now: SimTime,
 }
 
@@ -269,6 +511,12 @@ mod tests {
         pop_before_respects_the_limit::<RadixQueue>();
     }
 
+    #[test]
+    fn wheel_orders_equal_times_fifo() {
+        equal_times_pop_in_scheduling_order::<WheelQueue>();
+        pop_before_respects_the_limit::<WheelQueue>();
+    }
+
     /// Interleave pushes (each at the current time plus a delay) and pops, as the
     /// engine does; return the popped (time, tag) sequence.
     fn simulate<Q: Pending>(ops: &[(bool, u64)], limit_every: usize) -> Vec<(u64, u32)> {
@@ -307,15 +555,18 @@ mod tests {
             expected.sort();
             let mut heap = HeapQueue::default();
             let mut radix = RadixQueue::default();
+            let mut wheel = WheelQueue::default();
             for (i, &t) in times.iter().enumerate() {
                 heap.push(SimTime(t), ev(i as u32));
                 radix.push(SimTime(t), ev(i as u32));
+                wheel.push(SimTime(t), ev(i as u32));
             }
             let drain = |q: &mut dyn FnMut() -> Option<(SimTime, Event)>| {
                 std::iter::from_fn(q).map(|(t, e)| (t.0, e.tag)).collect::<Vec<_>>()
             };
             prop_assert_eq!(drain(&mut || heap.pop_before(SimTime::MAX)), expected.clone());
-            prop_assert_eq!(drain(&mut || radix.pop_before(SimTime::MAX)), expected);
+            prop_assert_eq!(drain(&mut || radix.pop_before(SimTime::MAX)), expected.clone());
+            prop_assert_eq!(drain(&mut || wheel.pop_before(SimTime::MAX)), expected);
         }
 
         /// Interleaved pushes and pops: the radix heap pops exactly what the
@@ -326,6 +577,18 @@ mod tests {
             limit_every in 1usize..7,
         ) {
             prop_assert_eq!(simulate::<RadixQueue>(&ops, limit_every), simulate::<HeapQueue>(&ops, limit_every));
+        }
+
+        /// The same for the timing wheel, with delays from nanoseconds to hours
+        /// so that every level and every slot boundary is crossed.
+        #[test]
+        fn wheel_matches_heap_when_interleaved(
+            ops in prop::collection::vec((any::<bool>(), prop_oneof![
+                Just(0u64), 0u64..8, 0u64..20_000, 0u64..50_000_000, 0u64..(1u64 << 45), Just(1u64 << 13), Just((1u64 << 25) - 1)
+            ]), 0..400),
+            limit_every in 1usize..7,
+        ) {
+            prop_assert_eq!(simulate::<WheelQueue>(&ops, limit_every), simulate::<HeapQueue>(&ops, limit_every));
         }
     }
 }
