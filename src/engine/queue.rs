@@ -192,15 +192,15 @@ const KEPT_CAPACITY: usize = 16;
 /// non-empty ones.
 #[derive(Debug)]
 struct WheelLevel {
-    slots: Vec<Vec<(SimTime, Event)>>,
-    bits: Vec<u64>,
+    slots: Box<[Vec<(SimTime, Event)>]>,
+    bits: [u64; SLOTS / 64],
 }
 
 impl WheelLevel {
     fn new() -> Self {
         WheelLevel {
             slots: (0..SLOTS).map(|_| Vec::new()).collect(),
-            bits: vec![0; SLOTS / 64],
+            bits: [0; SLOTS / 64],
         }
     }
 
@@ -252,7 +252,7 @@ fn sort_slot(v: &mut [(SimTime, Event)]) {
 /// slot), so equal times pop FIFO.
 #[derive(Debug)]
 pub struct WheelQueue {
-    levels: Vec<WheelLevel>,
+    levels: [WheelLevel; LEVELS],
     /// Events of the current slot, sorted by time, FIFO among equal times,
     /// consumed from `head`.
     current: Vec<(SimTime, Event)>,
@@ -265,7 +265,7 @@ pub struct WheelQueue {
 impl Default for WheelQueue {
     fn default() -> Self {
         WheelQueue {
-            levels: (0..LEVELS).map(|_| WheelLevel::new()).collect(),
+            levels: std::array::from_fn(|_| WheelLevel::new()),
             current: Vec::new(),
             head: 0,
             cur_slot: 0,
@@ -313,10 +313,14 @@ impl WheelQueue {
         loop {
             // The lowest level with a non-empty slot after the current digit
             // holds the earliest events.
-            let found = (0..LEVELS).find_map(|level| {
-                let d = (self.cur_slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
-                self.levels[level].next_set(d + 1).map(|j| (level, j))
-            });
+            let d0 = self.cur_slot as usize & (SLOTS - 1);
+            let found = match self.levels[0].next_set(d0 + 1) {
+                Some(j) => Some((0, j)),
+                None => (1..LEVELS).find_map(|level| {
+                    let d = (self.cur_slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
+                    self.levels[level].next_set(d + 1).map(|j| (level, j))
+                }),
+            };
             let Some((level, j)) = found else {
                 return false;
             };
@@ -427,7 +431,7 @@ impl EventQueue {
     }
 
     /// Schedule `event` at `time` (never before the current time).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: Event) {
         debug_assert!(time >= self.now, "event scheduled in the past");
         self.pending.push(time.max(self.now), event);
