@@ -452,6 +452,14 @@ impl<'a> Validator<'a> {
             return;
         };
         let nodes = self.nodes();
+        let lb_targets: HashSet<&str> = self
+            .m
+            .topology_graph
+            .edges
+            .iter()
+            .filter(|e| e.source == lb.id)
+            .map(|e| e.target.as_str())
+            .collect();
         let mut seen = HashSet::new();
         for (i, sid) in lb.server_covered.iter().enumerate() {
             let path = format!("{LB}.server_covered[{i}]");
@@ -475,12 +483,7 @@ impl<'a> Validator<'a> {
                 self.push(d);
                 continue;
             }
-            let has_edge = self
-                .m
-                .topology_graph
-                .edges
-                .iter()
-                .any(|e| e.source == lb.id && &e.target == sid);
+            let has_edge = lb_targets.contains(sid.as_str());
             if !has_edge {
                 self.push(
                     Diagnostic::new(
@@ -604,19 +607,24 @@ impl<'a> Validator<'a> {
         let gen_id = m.rqs_input.id.as_str();
         let client = m.topology_graph.nodes.client.id.as_str();
         let edges = &m.topology_graph.edges;
-        let out_of = |id: &str| -> Vec<(usize, &str)> {
-            edges
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| {
-                    e.source == id && e.source != e.target && nodes.contains_key(e.target.as_str())
-                })
-                .map(|(i, e)| (i, e.target.as_str()))
-                .collect()
-        };
+        // Valid out edges of every source, in declaration order (one pass, so
+        // a topology of thousands of servers is checked in linear time).
+        let mut valid_out: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+        let mut any_out: HashSet<&str> = HashSet::new();
+        for (i, e) in edges.iter().enumerate() {
+            any_out.insert(e.source.as_str());
+            if e.source != e.target && nodes.contains_key(e.target.as_str()) {
+                valid_out
+                    .entry(e.source.as_str())
+                    .or_default()
+                    .push((i, e.target.as_str()));
+            }
+        }
+        let out_of =
+            |id: &str| -> Vec<(usize, &str)> { valid_out.get(id).cloned().unwrap_or_default() };
         // Edges already reported as broken (undeclared or self targets) do not
         // count as missing hops a second time.
-        let has_broken_out = |id: &str| edges.iter().any(|e| e.source == id);
+        let has_broken_out = |id: &str| any_out.contains(id);
         let from_gen = out_of(gen_id);
         let feeds_client = from_gen.iter().any(|(_, t)| *t == client);
         let already_reported = from_gen.is_empty() && has_broken_out(gen_id);
