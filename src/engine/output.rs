@@ -1,9 +1,9 @@
 //! The sinks as a world resource, remembering the first write error so the hot
 //! path never has to branch on a `Result`.
 //!
-//! Resources must be `Sync` and Parquet writers are not; the sinks sit in a
-//! `Mutex` that is only ever reached through `&mut` (`Mutex::get_mut`), so no
-//! lock is ever taken.
+//! Resources must be `Sync` and the sinks are not (they hold the receiving end
+//! of a channel from each writer thread); the sinks sit in a `Mutex` that is
+//! only ever reached through `&mut` (`Mutex::get_mut`), so no lock is ever taken.
 
 use std::sync::{Mutex, PoisonError};
 

@@ -2,10 +2,18 @@
 //! `events.parquet`.
 //!
 //! The engine pushes plain records ([`RequestRecord`], [`SampleRecord`],
-//! [`EventRecord`]); each sink appends them to column buffers and, every
-//! [`BATCH_ROWS`] rows, hands a record batch to one Parquet writer per file. Memory
-//! is therefore bounded by one batch plus the writer's open row group, whatever
-//! the run's length.
+//! [`EventRecord`]); each sink keeps them in a row buffer and, every few
+//! thousand rows, hands the buffer to the file's writer thread, which appends
+//! the rows to column buffers and, every [`BATCH_ROWS`] rows, encodes,
+//! compresses and writes them as one record batch. The simulation's thread thus
+//! pays one record copy per row; the Parquet work runs beside it. Rows reach
+//! each writer in push order and batches are cut at fixed row counts, so the
+//! files' bytes do not depend on thread timing. Memory is bounded by a few row
+//! buffers and one record batch per file plus the writer's open row group,
+//! whatever the run's length.
+//!
+//! A write error on a writer thread is returned by a later push (one that hands
+//! rows over), or by [`Sinks::finish`].
 //!
 //! Files are written under hidden temporary names (`.requests.parquet.partial`)
 //! and renamed by [`Sinks::finish`], which records the run's status in each file's
@@ -16,17 +24,20 @@
 mod columns;
 mod error;
 mod file;
+mod writer;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 pub use error::OutputError;
 pub use file::{ROW_GROUP_ROWS, engine_metadata, writer_properties};
 
 use self::columns::{Columns, EventColumns, RequestColumns, SampleColumns, string_values};
 use self::file::ParquetFile;
+use self::writer::{Encode, Writer};
 use crate::metrics::outdir::OutDir;
 use crate::metrics::record::{EventRecord, Names, RequestRecord, RunIdentity, SampleRecord};
 use crate::metrics::schema::OutputFile;
@@ -136,40 +147,128 @@ impl RunStatus {
     }
 }
 
-/// One output file: its column buffers and its writer.
+/// Rows handed to a writer thread at a time: a fraction of a record batch, so
+/// the row buffers in flight (one filling, a few queued, one being taken in)
+/// stay small next to the batch the writer assembles.
+const HANDOVER_ROWS: usize = BATCH_ROWS / 4;
+
+// The writer completes a record batch from whole hand-overs, so every batch but
+// the last holds exactly `BATCH_ROWS` rows, as when rows went straight to columns.
+const _: () = assert!(BATCH_ROWS.is_multiple_of(HANDOVER_ROWS));
+
+/// One output file: its rows, as the engine pushed them, on the simulation's
+/// thread; its column buffers and Parquet writer on a thread of its own.
+///
+/// A row is kept whole rather than split into columns as it arrives: one copy
+/// of a small `Copy` record is all the simulation pays per row, and the
+/// transposition to columns happens on the writer thread with the encoding.
 struct Table<C: Columns> {
-    columns: C,
-    file: ParquetFile,
+    rows: Vec<C::Record>,
+    writer: Writer<Encoder<C>>,
+    /// Row buffers the writer thread has emptied, for reuse, so that handing
+    /// rows over allocates nothing once the first few buffers have gone round.
+    spare: Receiver<Vec<C::Record>>,
 }
 
 impl<C: Columns> Table<C> {
+    /// Open `file` in `dir` and start its writer thread, which fills `columns`.
+    fn open(
+        dir: &OutDir,
+        file: OutputFile,
+        id: &RunIdentity,
+        columns: C,
+    ) -> Result<Self, OutputError> {
+        let parquet = ParquetFile::create(dir, file, id)?;
+        let name = file.file_name().trim_end_matches(".parquet");
+        Self::with_file(name, parquet, columns)
+    }
+
+    fn with_file(name: &str, parquet: ParquetFile, columns: C) -> Result<Self, OutputError> {
+        // Room for every buffer that can be in flight at once, so none the
+        // simulation could reuse is freed.
+        let (give_back, spare) = mpsc::sync_channel(writer::QUEUED_BATCHES + 2);
+        let encoder = Encoder {
+            columns,
+            rows: 0,
+            give_back,
+        };
+        Ok(Table {
+            rows: Vec::with_capacity(HANDOVER_ROWS),
+            writer: Writer::spawn(name, parquet, encoder)?,
+            spare,
+        })
+    }
+
     #[inline]
     fn push(&mut self, r: &C::Record) -> Result<(), OutputError> {
-        self.columns.push(r);
-        if self.columns.len() >= BATCH_ROWS {
-            self.flush()?;
+        self.rows.push(*r);
+        if self.rows.len() >= HANDOVER_ROWS {
+            self.hand_over()?;
         }
         Ok(())
     }
 
     #[cold]
-    fn flush(&mut self) -> Result<(), OutputError> {
-        if self.columns.len() == 0 {
+    fn hand_over(&mut self) -> Result<(), OutputError> {
+        if self.rows.is_empty() {
             return Ok(());
         }
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(HANDOVER_ROWS));
+        let rows = std::mem::replace(&mut self.rows, next);
+        self.writer.send(rows)
+    }
+
+    fn finish(mut self, status: RunStatus) -> Result<PathBuf, OutputError> {
+        self.hand_over()?;
+        self.writer.finish(status)
+    }
+}
+
+/// The writer thread's half of a table: rows in, record batches of
+/// [`BATCH_ROWS`] rows out.
+struct Encoder<C: Columns> {
+    columns: C,
+    /// Rows in `columns`.
+    rows: usize,
+    /// Emptied row buffers, back to the simulation's thread.
+    give_back: SyncSender<Vec<C::Record>>,
+}
+
+impl<C: Columns> Encode for Encoder<C> {
+    type Batch = Vec<C::Record>;
+
+    fn batch(
+        &mut self,
+        file: &mut ParquetFile,
+        mut rows: Vec<C::Record>,
+    ) -> Result<(), OutputError> {
+        self.columns.extend(&rows);
+        self.rows += rows.len();
+        rows.clear();
+        // The simulation may have stopped taking them back; then it is freed.
+        let _ = self.give_back.try_send(rows);
+        if self.rows >= BATCH_ROWS {
+            self.flush(file)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, file: &mut ParquetFile) -> Result<(), OutputError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        self.rows = 0;
         let batch = self
             .columns
             .take_batch()
             .map_err(|source| OutputError::Arrow {
-                path: self.file.partial().to_path_buf(),
+                path: file.partial().to_path_buf(),
                 source,
             })?;
-        self.file.write(&batch)
-    }
-
-    fn finish(mut self, status: RunStatus) -> Result<PathBuf, OutputError> {
-        self.flush()?;
-        self.file.finish(status)
+        file.write(&batch)
     }
 }
 
@@ -206,31 +305,34 @@ impl Sinks {
         let requests = selection
             .requests
             .then(|| {
-                let file = ParquetFile::create(dir, OutputFile::Requests, id)?;
-                Ok::<_, OutputError>(Table {
-                    columns: RequestColumns::new(Arc::clone(&values), BATCH_ROWS),
-                    file,
-                })
+                Table::open(
+                    dir,
+                    OutputFile::Requests,
+                    id,
+                    RequestColumns::new(Arc::clone(&values), BATCH_ROWS),
+                )
             })
             .transpose()?;
         let samples = selection
             .samples
             .then(|| {
-                let file = ParquetFile::create(dir, OutputFile::Samples, id)?;
-                Ok::<_, OutputError>(Table {
-                    columns: SampleColumns::new(Arc::clone(&values), BATCH_ROWS),
-                    file,
-                })
+                Table::open(
+                    dir,
+                    OutputFile::Samples,
+                    id,
+                    SampleColumns::new(Arc::clone(&values), BATCH_ROWS),
+                )
             })
             .transpose()?;
         let events = selection
             .events
             .then(|| {
-                let file = ParquetFile::create(dir, OutputFile::Events, id)?;
-                Ok::<_, OutputError>(Table {
-                    columns: EventColumns::new(Arc::clone(&values), EVENT_ROWS),
-                    file,
-                })
+                Table::open(
+                    dir,
+                    OutputFile::Events,
+                    id,
+                    EventColumns::new(Arc::clone(&values), EVENT_ROWS),
+                )
             })
             .transpose()?;
         Ok(Sinks {
@@ -249,8 +351,10 @@ impl Sinks {
         }
     }
 
-    /// Append a finished or dropped request. Allocation-free except when a full
-    /// batch is written (every [`BATCH_ROWS`] calls).
+    /// Append a finished or dropped request: a copy into the row buffer and,
+    /// every few thousand calls, a hand-over to the writer thread (the call
+    /// waits only if that thread is several hand-overs behind). Allocation-free once
+    /// the first row buffers have come back from the writer thread.
     #[inline]
     pub fn push_request(&mut self, r: &RequestRecord) -> Result<(), OutputError> {
         match &mut self.requests {
@@ -352,26 +456,136 @@ mod tests {
         is_send::<Sinks>();
     }
 
-    #[test]
-    fn disabled_sinks_accept_records_and_write_nothing() {
-        let mut sinks = Sinks::disabled();
-        let r = RequestRecord {
-            request_id: 1,
+    fn request(i: u64) -> RequestRecord {
+        use crate::engine::time::SimTime;
+        RequestRecord {
+            request_id: i + 1,
             generator: 0,
             client: 0,
             server: None,
             endpoint: None,
             status: crate::metrics::record::RequestStatus::Dropped,
             dropped_on: None,
-            created: crate::engine::time::SimTime::ZERO,
-            finished: crate::engine::time::SimTime::ZERO,
-            ram_wait: crate::engine::time::SimTime::ZERO,
-            cpu_wait: crate::engine::time::SimTime::ZERO,
-            cpu: crate::engine::time::SimTime::ZERO,
-            io: crate::engine::time::SimTime::ZERO,
-            network: crate::engine::time::SimTime::ZERO,
-        };
-        sinks.push_request(&r).unwrap();
+            created: SimTime(i),
+            finished: SimTime(i),
+            ram_wait: SimTime::ZERO,
+            cpu_wait: SimTime::ZERO,
+            cpu: SimTime::ZERO,
+            io: SimTime::ZERO,
+            network: SimTime::ZERO,
+        }
+    }
+
+    #[test]
+    fn disabled_sinks_accept_records_and_write_nothing() {
+        let mut sinks = Sinks::disabled();
+        sinks.push_request(&request(0)).unwrap();
         assert!(sinks.finish(RunStatus::Complete).unwrap().is_empty());
+    }
+
+    /// A requests table whose writer thread writes into `/dev/full`, where every
+    /// write fails for lack of space, and whose temporary file is a real (empty)
+    /// file in `dir`, so its removal can be seen. The final path is in `dir` too.
+    #[cfg(target_os = "linux")]
+    fn table_on_a_full_device(dir: &std::path::Path) -> (Table<RequestColumns>, PathBuf, PathBuf) {
+        let path = dir.join(crate::metrics::schema::REQUESTS_FILE);
+        let partial = crate::metrics::outdir::partial_path(&path);
+        std::fs::write(&partial, b"").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let id = RunIdentity {
+            engine_version: "0.0.0".to_owned(),
+            scenario_sha256: "0".repeat(64),
+            seed: 1,
+            replication: 0,
+        };
+        let file = ParquetFile::with_output(
+            full,
+            partial.clone(),
+            path.clone(),
+            OutputFile::Requests,
+            &id,
+        )
+        .unwrap();
+        let mut names = Names::new();
+        names.intern("x");
+        let values = string_values(names.as_slice());
+        let columns = RequestColumns::new(values, BATCH_ROWS);
+        let table = Table::with_file("test", file, columns).unwrap();
+        (table, partial, path)
+    }
+
+    // The writer thread fails when its first row group reaches the device; the
+    // simulation's side must hear of it at a later hand-over, with the file's
+    // path, and the temporary file must be gone by then.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_on_the_writer_thread_surfaces_at_a_later_push() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut table, partial, path) = table_on_a_full_device(tmp.path());
+        let limit = 8 * ROW_GROUP_ROWS as u64;
+        let err = (0..limit)
+            .find_map(|i| table.push(&request(i)).err())
+            .expect("the full device fails a write");
+        match &err {
+            OutputError::Parquet { path: p, .. } => assert_eq!(p, &partial),
+            other => panic!("expected a Parquet error, got {other:?}"),
+        }
+        assert!(
+            err.to_string().contains(".requests.parquet.partial"),
+            "{err}"
+        );
+        assert!(!partial.exists(), "the temporary file is removed");
+        // Later hand-overs and the close say the writer stopped, naming the file.
+        let again = (0..BATCH_ROWS as u64)
+            .find_map(|i| table.push(&request(i)).err())
+            .expect("a full batch is handed over");
+        assert!(matches!(&again, OutputError::Stopped { path: p } if p == &partial));
+        let at_finish = table.finish(RunStatus::Complete).unwrap_err();
+        assert!(matches!(&at_finish, OutputError::Stopped { path: p } if p == &partial));
+        assert!(!path.exists() && !partial.exists());
+    }
+
+    // Rows that fit in the first row group reach the device only when the file
+    // closes: `finish` returns the writer thread's error.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_while_closing_surfaces_at_finish() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut table, partial, path) = table_on_a_full_device(tmp.path());
+        for i in 0..BATCH_ROWS as u64 + 10 {
+            table.push(&request(i)).unwrap();
+        }
+        let err = table.finish(RunStatus::Complete).unwrap_err();
+        assert!(
+            matches!(&err, OutputError::Parquet { path: p, .. } if p == &partial),
+            "{err:?}"
+        );
+        assert!(!path.exists() && !partial.exists());
+    }
+
+    // Dropped with batches still queued for the writer thread: the drop waits
+    // for the thread, which removes the temporary file without writing them.
+    #[test]
+    fn dropping_a_table_with_queued_batches_removes_its_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = OutDir::prepare(tmp.path()).unwrap();
+        let id = RunIdentity {
+            engine_version: "0.0.0".to_owned(),
+            scenario_sha256: "0".repeat(64),
+            seed: 1,
+            replication: 0,
+        };
+        let mut names = Names::new();
+        names.intern("x");
+        let mut sinks = Sinks::create(&dir, OutputSelection::ALL, Arc::new(names), &id).unwrap();
+        for i in 0..3 * BATCH_ROWS as u64 {
+            sinks.push_request(&request(i)).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 3);
+        drop(sinks);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
 }

@@ -1,9 +1,10 @@
-//! Column buffers: records in, Arrow record batches out.
+//! Column buffers: records in, Arrow record batches out, on each file's writer
+//! thread.
 //!
-//! Each buffer holds plain `Vec`s with room for one batch, so appending a record
-//! is a handful of stores with no allocation and no string work: names stay
-//! integer keys, and the dictionaries (the run's names, the fixed vocabularies)
-//! are built once and shared by every batch.
+//! Each buffer holds plain `Vec`s with room for one batch, so appending records
+//! is one tight loop per column with no allocation and no string work: names
+//! stay integer keys, and the dictionaries (the run's names, the fixed
+//! vocabularies) are built once and shared by every batch.
 
 use std::sync::Arc;
 
@@ -14,17 +15,18 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, SchemaRef};
 
+use crate::engine::time::SimTime;
 use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord};
 use crate::metrics::schema;
 
-/// A buffer of one file's columns.
-pub(crate) trait Columns {
+/// A buffer of one file's columns. It lives on the file's writer thread, and the
+/// records travel there in batches.
+pub(crate) trait Columns: Send + 'static {
     /// The record type of one row.
-    type Record;
-    /// Append one row.
-    fn push(&mut self, r: &Self::Record);
-    /// Rows buffered.
-    fn len(&self) -> usize;
+    type Record: Copy + Send + 'static;
+    /// Append rows, one column at a time: each column is then a tight loop
+    /// with a single capacity check.
+    fn extend(&mut self, rows: &[Self::Record]);
     /// Move the buffered rows out as a record batch, leaving the buffer empty
     /// (with its capacity renewed).
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError>;
@@ -74,11 +76,12 @@ impl OptKeys {
         }
     }
 
-    #[inline]
-    fn push(&mut self, key: Option<u32>) {
+    fn extend(&mut self, keys: impl Iterator<Item = Option<u32>> + Clone) {
         // The key under a null is never read; 0 keeps the array valid.
-        self.keys.push(key.unwrap_or(0));
-        self.valid.append(key.is_some());
+        self.keys.extend(keys.clone().map(|k| k.unwrap_or(0)));
+        for k in keys {
+            self.valid.append(k.is_some());
+        }
     }
 
     fn take(&mut self, values: &ArrayRef) -> Result<ArrayRef, ArrowError> {
@@ -144,29 +147,28 @@ impl RequestColumns {
 impl Columns for RequestColumns {
     type Record = RequestRecord;
 
-    #[inline]
-    fn push(&mut self, r: &RequestRecord) {
-        self.request_id.push(r.request_id);
-        self.generator.push(r.generator);
-        self.client.push(r.client);
-        self.server.push(r.server);
-        self.endpoint.push(r.endpoint);
-        self.status.push(schema::status_key(r.status));
-        self.dropped_on.push(r.dropped_on);
-        self.created.push(r.created.as_secs_f64());
-        self.finished.push(r.finished.as_secs_f64());
+    fn extend(&mut self, rows: &[RequestRecord]) {
+        let secs = |v: &mut Vec<f64>, t: fn(&RequestRecord) -> SimTime| {
+            v.extend(rows.iter().map(|r| t(r).as_secs_f64()));
+        };
+        self.request_id.extend(rows.iter().map(|r| r.request_id));
+        self.generator.extend(rows.iter().map(|r| r.generator));
+        self.client.extend(rows.iter().map(|r| r.client));
+        self.server.extend(rows.iter().map(|r| r.server));
+        self.endpoint.extend(rows.iter().map(|r| r.endpoint));
+        self.status
+            .extend(rows.iter().map(|r| schema::status_key(r.status)));
+        self.dropped_on.extend(rows.iter().map(|r| r.dropped_on));
+        secs(&mut self.created, |r| r.created);
+        secs(&mut self.finished, |r| r.finished);
         // From the integer times, so it is exact to the nanosecond rather than
         // the difference of two rounded floats.
-        self.latency.push((r.finished - r.created).as_secs_f64());
-        self.ram_wait.push(r.ram_wait.as_secs_f64());
-        self.cpu_wait.push(r.cpu_wait.as_secs_f64());
-        self.cpu.push(r.cpu.as_secs_f64());
-        self.io.push(r.io.as_secs_f64());
-        self.network.push(r.network.as_secs_f64());
-    }
-
-    fn len(&self) -> usize {
-        self.request_id.len()
+        secs(&mut self.latency, |r| r.finished - r.created);
+        secs(&mut self.ram_wait, |r| r.ram_wait);
+        secs(&mut self.cpu_wait, |r| r.cpu_wait);
+        secs(&mut self.cpu, |r| r.cpu);
+        secs(&mut self.io, |r| r.io);
+        secs(&mut self.network, |r| r.network);
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -227,20 +229,16 @@ impl SampleColumns {
 impl Columns for SampleColumns {
     type Record = SampleRecord;
 
-    #[inline]
-    fn push(&mut self, s: &SampleRecord) {
-        self.t.push(s.t.as_secs_f64());
+    fn extend(&mut self, rows: &[SampleRecord]) {
+        self.t.extend(rows.iter().map(|s| s.t.as_secs_f64()));
         self.entity_kind
-            .push(schema::entity_kind_key(s.entity_kind));
-        self.entity.push(s.entity);
-        self.metric.push(schema::metric_key(s.metric));
-        self.value.push(s.value);
-        self.mean.push(s.mean);
-        self.max.push(s.max);
-    }
-
-    fn len(&self) -> usize {
-        self.t.len()
+            .extend(rows.iter().map(|s| schema::entity_kind_key(s.entity_kind)));
+        self.entity.extend(rows.iter().map(|s| s.entity));
+        self.metric
+            .extend(rows.iter().map(|s| schema::metric_key(s.metric)));
+        self.value.extend(rows.iter().map(|s| s.value));
+        self.mean.extend(rows.iter().map(|s| s.mean));
+        self.max.extend(rows.iter().map(|s| s.max));
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -289,17 +287,14 @@ impl EventColumns {
 impl Columns for EventColumns {
     type Record = EventRecord;
 
-    #[inline]
-    fn push(&mut self, e: &EventRecord) {
-        self.t.push(e.t.as_secs_f64());
-        self.event_id.push(e.event_id);
-        self.target.push(e.target);
-        self.kind.push(schema::event_kind_key(e.kind));
-        self.phase.push(schema::phase_key(e.phase));
-    }
-
-    fn len(&self) -> usize {
-        self.t.len()
+    fn extend(&mut self, rows: &[EventRecord]) {
+        self.t.extend(rows.iter().map(|e| e.t.as_secs_f64()));
+        self.event_id.extend(rows.iter().map(|e| e.event_id));
+        self.target.extend(rows.iter().map(|e| e.target));
+        self.kind
+            .extend(rows.iter().map(|e| schema::event_kind_key(e.kind)));
+        self.phase
+            .extend(rows.iter().map(|e| schema::phase_key(e.phase)));
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {

@@ -32,6 +32,13 @@ pub enum OutputError {
         /// Arrow's error.
         source: arrow_schema::ArrowError,
     },
+    /// The file's writer stopped at an earlier error, already reported; nothing
+    /// more can be written to it.
+    #[error("cannot write {}: its writer stopped at an earlier error", path.display())]
+    Stopped {
+        /// The file concerned (its temporary name).
+        path: PathBuf,
+    },
     /// An output selection named an output that does not exist.
     #[error(
         "unknown output `{given}` (expected a comma-separated list of requests, samples, events, or `all` / `none`)"
