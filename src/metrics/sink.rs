@@ -43,7 +43,7 @@ use crate::metrics::record::{EventRecord, Names, RequestRecord, RunIdentity, Sam
 use crate::metrics::schema::OutputFile;
 
 /// Rows buffered before they are written as one record batch.
-pub const BATCH_ROWS: usize = 64 * 1024;
+pub const BATCH_ROWS: usize = 16 * 1024;
 
 /// Initial room in the events buffer: injected events are few, so it starts
 /// small and grows only if a scenario has many.
