@@ -222,9 +222,9 @@ fn create(dir: &Path, w: &World, selection: OutputSelection) -> Sinks {
 fn requests_round_trip_across_many_batches() {
     let tmp = tempfile::tempdir().unwrap();
     let w = world();
-    // More than two batches, and not a multiple of the batch size, so full
-    // batches and the final partial one are both written.
-    let n = 2 * BATCH_ROWS as u64 + 20_000;
+    // Several batches, and not a multiple of the batch size, so full batches
+    // and the final partial one are both written.
+    let n = 9 * BATCH_ROWS as u64 + 20_000;
     assert!(n >= 150_000);
     let mut sinks = create(tmp.path(), &w, OutputSelection::ALL);
     for i in 0..n {
