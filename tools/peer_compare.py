@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import os
 import re
 import shutil
@@ -77,7 +78,8 @@ def measure(cmd: list[str], timeout: float) -> dict:
                 os.wait4(proc.pid, 0)
                 proc.returncode = -9
                 return {"timeout": True, "wall_s": timeout, "rc": None}
-            time.sleep(0.02)
+            # Fine polling: a 20 ms step would swamp a 30 ms run.
+            time.sleep(0.0005)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -106,10 +108,13 @@ def run_peer(py: str, scenario: str, seed: int, timeout: float) -> tuple[dict, d
     return r, json.loads(r["stdout"].strip().splitlines()[-1])
 
 
-def run_ours(binary: str, scenario: str, seed: int, timeout: float) -> tuple[dict, dict]:
+def run_ours(
+    binary: str, scenario: str, seed: int, timeout: float, extra: list[str]
+) -> tuple[dict, dict]:
     outdir = tempfile.mkdtemp(prefix="asyncflow-cmp-")
     try:
-        r = measure([binary, "run", scenario, "--seed", str(seed), "--out", outdir], timeout)
+        cmd = [binary, "run", scenario, "--seed", str(seed), "--out", outdir, *extra]
+        r = measure(cmd, timeout)
         summary = Path(outdir) / "summary.json"
         if r["timeout"] or r["rc"] != 0 or not summary.exists():
             return r, {}
@@ -163,7 +168,7 @@ def table(rows: list[dict], reps: int) -> str:
         orr = o.get("result", {}) if o.get("status") == "ok" else {}
 
         def wall(x):
-            return _f(x.get("wall_s"), ".2f") if x.get("status") == "ok" else x.get("status", "-")
+            return _f(x.get("wall_s"), ".3f") if x.get("status") == "ok" else x.get("status", "-")
 
         def gen_rate(x, res):
             g = res.get("generated")
@@ -201,7 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-peer", action="store_true", help="run only this engine")
     p.add_argument("--no-ours", action="store_true", help="run only the peer")
     p.add_argument("--json", metavar="FILE", help="also write the raw measurements here")
+    p.add_argument("--ours-args", action="append", metavar="ARGS",
+                   help="extra arguments for this engine's run, e.g. '--outputs none --no-plots'; "
+                        "repeat for several variants (one table row each, same peer runs); "
+                        "default: one variant with the engine's defaults")
     a = p.parse_args(argv)
+    variants = [shlex.split(v) for v in a.ours_args] if a.ours_args else [[]]
 
     scenarios = a.scenarios or sorted(str(x) for x in (ROOT / "scenarios" / "bench").glob("*.yml"))
     if not a.no_peer and not os.access(a.peer_python, os.X_OK):
@@ -214,11 +224,21 @@ def main(argv: list[str] | None = None) -> int:
         sc = str(Path(sc).resolve())
         name = Path(sc).stem
         print(f"{name}: ", end="", file=sys.stderr, flush=True)
-        ours = {"status": "skipped"} if a.no_ours else repeat(run_ours, a.reps, a.asyncflow, sc, a.seed, a.timeout)
-        print(f"ours {ours['status']} ", end="", file=sys.stderr, flush=True)
+        runs = []
+        for extra in variants:
+            ours = (
+                {"status": "skipped"}
+                if a.no_ours
+                else repeat(run_ours, a.reps, a.asyncflow, sc, a.seed, a.timeout, extra)
+            )
+            print(f"ours {ours['status']} ", end="", file=sys.stderr, flush=True)
+            runs.append((extra, ours))
         peer = {"status": "skipped"} if a.no_peer else repeat(run_peer, a.reps, a.peer_python, sc, a.seed, a.timeout)
         print(f"peer {peer['status']}", file=sys.stderr, flush=True)
-        rows.append({"name": name, "path": sc, "seed": a.seed, "peer": peer, "ours": ours})
+        for extra, ours in runs:
+            label = f"{name} `{' '.join(extra)}`" if extra else name
+            rows.append({"name": label, "path": sc, "seed": a.seed, "args": extra,
+                         "peer": peer, "ours": ours})
 
     print(table(rows, a.reps))
     if a.json:
