@@ -43,6 +43,7 @@ pub use tables::{AggregateRow, Manifest, ManifestPoint, Metric, SummaryRow, Tabl
 use crate::engine::run::{RunError, draw_seed};
 use crate::engine::time::SimTime;
 use crate::metrics::outdir::OutDir;
+use crate::metrics::sink::WriterMode;
 use crate::metrics::sink::{OutputError, OutputSelection};
 use crate::scenario::{Diagnostic, ScenarioError};
 use crate::{RunOptions, run};
@@ -557,6 +558,13 @@ fn run_task(
         stop: opts.stop.clone(),
         progress: None,
         profile: false,
+        // Several jobs already fill the cores: a writer thread per file would
+        // only add switching (measured in docs/performance.md).
+        writer: if opts.jobs > 1 {
+            WriterMode::Inline
+        } else {
+            WriterMode::Threads
+        },
     };
     let results = run(&point.scenario, run_opts).map_err(|source| SweepError::Run {
         point: t.point,

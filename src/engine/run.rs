@@ -23,7 +23,7 @@ use super::time::SimTime;
 use super::world::{BuildError, Topology, build};
 use crate::metrics::outdir::{OutDir, write_atomic};
 use crate::metrics::record::{EntityKind, RunIdentity, SampleRecord};
-use crate::metrics::sink::{OutputError, OutputSelection, RunStatus, Sinks};
+use crate::metrics::sink::{OutputError, OutputSelection, RunStatus, Sinks, WriterMode};
 use crate::metrics::summary::{
     EdgeSummary, LatencySummary, RequestCounts, RunStats, ServerSummary, ThroughputSummary,
 };
@@ -91,6 +91,9 @@ pub struct RunOptions {
     /// Time every event handler (adds two clock reads per event) and report
     /// events per wall second per kind in `wall.events_per_wall_s_by_kind`.
     pub profile: bool,
+    /// Where Parquet is encoded: writer threads (default) or the run's own
+    /// thread (when other runs already use every core).
+    pub writer: WriterMode,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -102,6 +105,7 @@ impl std::fmt::Debug for RunOptions {
             .field("out_dir", &self.out_dir)
             .field("outputs", &self.outputs)
             .field("profile", &self.profile)
+            .field("writer", &self.writer)
             .finish_non_exhaustive()
     }
 }
@@ -337,11 +341,12 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     };
     let out_dir = opts.out_dir.as_deref().map(OutDir::prepare).transpose()?;
     let sinks = match &out_dir {
-        Some(dir) => Sinks::create(
+        Some(dir) => Sinks::create_with(
             dir,
             opts.outputs.unwrap_or(OutputSelection::ALL),
             Arc::clone(&topo.names),
             &identity,
+            opts.writer,
         )?,
         None => Sinks::disabled(),
     };

@@ -128,6 +128,17 @@ impl fmt::Display for OutputSelection {
     }
 }
 
+/// Where the Parquet files are encoded and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriterMode {
+    /// One writer thread per file, beside the simulation (a single run).
+    #[default]
+    Threads,
+    /// On the simulation's own thread (runs that already fill every core, such
+    /// as a sweep with several jobs). Same bytes either way.
+    Inline,
+}
+
 /// How the run ended, as recorded in each file's `asyncflow.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunStatus {
@@ -177,13 +188,19 @@ impl<C: Columns> Table<C> {
         file: OutputFile,
         id: &RunIdentity,
         columns: C,
+        mode: WriterMode,
     ) -> Result<Self, OutputError> {
         let parquet = ParquetFile::create(dir, file, id)?;
         let name = file.file_name().trim_end_matches(".parquet");
-        Self::with_file(name, parquet, columns)
+        Self::with_file(name, parquet, columns, mode)
     }
 
-    fn with_file(name: &str, parquet: ParquetFile, columns: C) -> Result<Self, OutputError> {
+    fn with_file(
+        name: &str,
+        parquet: ParquetFile,
+        columns: C,
+        mode: WriterMode,
+    ) -> Result<Self, OutputError> {
         // Room for every buffer that can be in flight at once, so none the
         // simulation could reuse is freed.
         let (give_back, spare) = mpsc::sync_channel(writer::QUEUED_BATCHES + 2);
@@ -192,9 +209,13 @@ impl<C: Columns> Table<C> {
             rows: 0,
             give_back,
         };
+        let writer = match mode {
+            WriterMode::Threads => Writer::spawn(name, parquet, encoder)?,
+            WriterMode::Inline => Writer::inline(parquet, encoder),
+        };
         Ok(Table {
             rows: Vec::with_capacity(HANDOVER_ROWS),
-            writer: Writer::spawn(name, parquet, encoder)?,
+            writer,
             spare,
         })
     }
@@ -299,6 +320,17 @@ impl Sinks {
         names: Arc<Names>,
         id: &RunIdentity,
     ) -> Result<Sinks, OutputError> {
+        Self::create_with(dir, selection, names, id, WriterMode::Threads)
+    }
+
+    /// [`Sinks::create`] with the files written where `mode` says.
+    pub fn create_with(
+        dir: &OutDir,
+        selection: OutputSelection,
+        names: Arc<Names>,
+        id: &RunIdentity,
+        mode: WriterMode,
+    ) -> Result<Sinks, OutputError> {
         let values = string_values(names.as_slice());
         // On an error below, the tables already opened are dropped and remove
         // their temporary files.
@@ -310,6 +342,7 @@ impl Sinks {
                     OutputFile::Requests,
                     id,
                     RequestColumns::new(Arc::clone(&values), BATCH_ROWS),
+                    mode,
                 )
             })
             .transpose()?;
@@ -321,6 +354,7 @@ impl Sinks {
                     OutputFile::Samples,
                     id,
                     SampleColumns::new(Arc::clone(&values), BATCH_ROWS),
+                    mode,
                 )
             })
             .transpose()?;
@@ -332,6 +366,7 @@ impl Sinks {
                     OutputFile::Events,
                     id,
                     EventColumns::new(Arc::clone(&values), EVENT_ROWS),
+                    mode,
                 )
             })
             .transpose()?;
@@ -487,7 +522,10 @@ mod tests {
     /// write fails for lack of space, and whose temporary file is a real (empty)
     /// file in `dir`, so its removal can be seen. The final path is in `dir` too.
     #[cfg(target_os = "linux")]
-    fn table_on_a_full_device(dir: &std::path::Path) -> (Table<RequestColumns>, PathBuf, PathBuf) {
+    fn table_on_a_full_device(
+        dir: &std::path::Path,
+        mode: WriterMode,
+    ) -> (Table<RequestColumns>, PathBuf, PathBuf) {
         let path = dir.join(crate::metrics::schema::REQUESTS_FILE);
         let partial = crate::metrics::outdir::partial_path(&path);
         std::fs::write(&partial, b"").unwrap();
@@ -513,7 +551,7 @@ mod tests {
         names.intern("x");
         let values = string_values(names.as_slice());
         let columns = RequestColumns::new(values, BATCH_ROWS);
-        let table = Table::with_file("test", file, columns).unwrap();
+        let table = Table::with_file("test", file, columns, mode).unwrap();
         (table, partial, path)
     }
 
@@ -523,8 +561,15 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_write_error_on_the_writer_thread_surfaces_at_a_later_push() {
+        for mode in [WriterMode::Threads, WriterMode::Inline] {
+            write_error_surfaces_at_a_later_push(mode);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn write_error_surfaces_at_a_later_push(mode: WriterMode) {
         let tmp = tempfile::tempdir().unwrap();
-        let (mut table, partial, path) = table_on_a_full_device(tmp.path());
+        let (mut table, partial, path) = table_on_a_full_device(tmp.path(), mode);
         let limit = 8 * ROW_GROUP_ROWS as u64;
         let err = (0..limit)
             .find_map(|i| table.push(&request(i)).err())
@@ -553,8 +598,15 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_write_error_while_closing_surfaces_at_finish() {
+        for mode in [WriterMode::Threads, WriterMode::Inline] {
+            write_error_surfaces_at_finish(mode);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn write_error_surfaces_at_finish(mode: WriterMode) {
         let tmp = tempfile::tempdir().unwrap();
-        let (mut table, partial, path) = table_on_a_full_device(tmp.path());
+        let (mut table, partial, path) = table_on_a_full_device(tmp.path(), mode);
         for i in 0..BATCH_ROWS as u64 + 10 {
             table.push(&request(i)).unwrap();
         }
@@ -580,12 +632,47 @@ mod tests {
         };
         let mut names = Names::new();
         names.intern("x");
-        let mut sinks = Sinks::create(&dir, OutputSelection::ALL, Arc::new(names), &id).unwrap();
-        for i in 0..3 * BATCH_ROWS as u64 {
-            sinks.push_request(&request(i)).unwrap();
+        let names = Arc::new(names);
+        for mode in [WriterMode::Threads, WriterMode::Inline] {
+            let mut sinks =
+                Sinks::create_with(&dir, OutputSelection::ALL, Arc::clone(&names), &id, mode)
+                    .unwrap();
+            for i in 0..3 * BATCH_ROWS as u64 {
+                sinks.push_request(&request(i)).unwrap();
+            }
+            assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 3);
+            drop(sinks);
+            assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
         }
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 3);
-        drop(sinks);
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    // Inline writing gives the same bytes as the writer threads.
+    #[test]
+    fn inline_and_threaded_files_are_identical() {
+        let id = RunIdentity {
+            engine_version: "0.0.0".to_owned(),
+            scenario_sha256: "0".repeat(64),
+            seed: 1,
+            replication: 0,
+        };
+        let mut names = Names::new();
+        names.intern("x");
+        let names = Arc::new(names);
+        let files: Vec<Vec<u8>> = [WriterMode::Threads, WriterMode::Inline]
+            .into_iter()
+            .map(|mode| {
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = OutDir::prepare(tmp.path()).unwrap();
+                let mut sinks =
+                    Sinks::create_with(&dir, OutputSelection::ALL, Arc::clone(&names), &id, mode)
+                        .unwrap();
+                for i in 0..2 * BATCH_ROWS as u64 + 7 {
+                    sinks.push_request(&request(i)).unwrap();
+                }
+                let paths = sinks.finish(RunStatus::Complete).unwrap();
+                std::fs::read(&paths[0]).unwrap()
+            })
+            .collect();
+        assert_eq!(files[0], files[1]);
     }
 }

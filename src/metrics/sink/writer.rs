@@ -13,6 +13,10 @@
 //! learns of it at its next hand-over or at [`Writer::finish`], and gets the
 //! thread's own error. A writer dropped without `finish` tells the thread to stop
 //! and waits for it, so the temporary file is gone when `drop` returns.
+//!
+//! When the cores are already busy with other runs (a sweep with several jobs),
+//! a thread per file only adds switching: [`Writer::inline`] does the same work
+//! on the caller's thread, with the same bytes and the same error contract.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,9 +55,12 @@ enum Message<T> {
 /// it was told to stop first.
 type Outcome = Result<Option<PathBuf>, OutputError>;
 
-/// The simulation's end of a writer thread.
+/// The simulation's end of a writer thread (or the writer itself, inline).
 pub(crate) struct Writer<E: Encode> {
-    /// `None` once the thread has ended (finished, failed or stopped).
+    /// Inline mode: the file and its encoder, `None` once failed.
+    inline: Option<(ParquetFile, E)>,
+    /// `None` once the thread has ended (finished, failed or stopped), and in
+    /// inline mode.
     to_thread: Option<SyncSender<Message<E::Batch>>>,
     thread: Option<JoinHandle<Outcome>>,
     /// Set by `drop`, so the thread skips the batches still queued.
@@ -98,6 +105,7 @@ impl<E: Encode> Writer<E> {
             .spawn(body)
             .map_err(|e| OutputError::io("start the writer thread of", &partial, e))?;
         Ok(Writer {
+            inline: None,
             to_thread: Some(to_thread),
             thread: Some(thread),
             abandoned,
@@ -105,10 +113,32 @@ impl<E: Encode> Writer<E> {
         })
     }
 
+    /// Encode and write on the caller's thread: no thread, no channel.
+    pub(crate) fn inline(file: ParquetFile, encode: E) -> Self {
+        Writer {
+            partial: file.partial().to_path_buf(),
+            inline: Some((file, encode)),
+            to_thread: None,
+            thread: None,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     /// Queue a batch, waiting if the thread is [`QUEUED_BATCHES`] behind. An error
     /// if the thread has stopped: its own error the first time, then
     /// [`OutputError::Stopped`].
     pub(crate) fn send(&mut self, batch: E::Batch) -> Result<(), OutputError> {
+        if self.thread.is_none() && self.to_thread.is_none() {
+            let Some((file, encode)) = &mut self.inline else {
+                return Err(self.stopped());
+            };
+            let res = encode.batch(file, batch);
+            if res.is_err() {
+                // Dropping the file removes its temporary file.
+                self.inline = None;
+            }
+            return res;
+        }
         let Some(to_thread) = &self.to_thread else {
             return Err(self.stopped());
         };
@@ -123,6 +153,10 @@ impl<E: Encode> Writer<E> {
     /// Close the file with `status` in its metadata and publish it; the final
     /// path. Waits for every queued batch to be written first.
     pub(crate) fn finish(mut self, status: RunStatus) -> Result<PathBuf, OutputError> {
+        if let Some((mut file, mut encode)) = self.inline.take() {
+            encode.flush(&mut file)?;
+            return file.finish(status);
+        }
         let Some(to_thread) = self.to_thread.take() else {
             return Err(self.stopped());
         };
