@@ -261,11 +261,7 @@ fn advance(
         // Endpoint done: give back the core and the RAM, admit from the RAM
         // queue while its head fits (head of line), and leave.
         if r.holds_core {
-            release_core(&mut hand.core, st, server);
-            st.gauges
-                .busy_cores
-                .set(now, f64::from(cfg.cores - st.free_cores));
-            st.gauges.ready_queue.set(now, st.ready.len() as f64);
+            release_core(&mut hand.core, st, server, cfg.cores, now);
         }
         st.ram_in_use -= r.ram;
         st.served += 1;
@@ -305,11 +301,7 @@ fn advance(
             st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
             schedule(queue, EventKind::IoDone, now + d, server, req);
             if r.holds_core {
-                release_core(&mut hand.core, st, server);
-                st.gauges
-                    .busy_cores
-                    .set(now, f64::from(cfg.cores - st.free_cores));
-                st.gauges.ready_queue.set(now, st.ready.len() as f64);
+                release_core(&mut hand.core, st, server, cfg.cores, now);
             }
             r.holds_core = false;
             r.enter(now, Phase::Io);
@@ -336,16 +328,27 @@ fn admit_from_ram_queue(
     }
 }
 
-/// A core was freed: give it to the head of the ready queue, or return it.
+/// A core was freed: give it to the head of the ready queue, or return it;
+/// update the core and ready-queue gauges.
 ///
 /// The hand-over itself (the waiting request's CPU step starting) needs that
 /// request's component, so it is parked in `handover` and finished by
 /// [`start_handover`] once the current request's borrow ends.
-fn release_core(handover: &mut Option<(Entity, Entity)>, st: &mut ServerState, server: Entity) {
+fn release_core(
+    handover: &mut Option<(Entity, Entity)>,
+    st: &mut ServerState,
+    server: Entity,
+    cores: u32,
+    now: SimTime,
+) {
     match st.ready.pop_front() {
         Some(next) => *handover = Some((server, next)),
         None => st.free_cores += 1,
     }
+    st.gauges
+        .busy_cores
+        .set(now, f64::from(cores - st.free_cores));
+    st.gauges.ready_queue.set(now, st.ready.len() as f64);
 }
 
 /// Finish a core hand-over decided by [`release_core`].
