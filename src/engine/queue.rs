@@ -303,47 +303,57 @@ impl WheelQueue {
 
     /// The current slot is used up: make the next non-empty slot current,
     /// unless its events are all at or after `limit`. False when nothing due
-    /// before `limit` is pending.
+    /// before `limit` is pending. The common case, a later slot of level 0,
+    /// stays small enough to inline; the rest is [`Self::advance_upper`].
+    #[inline]
     fn advance(&mut self, limit: SimTime) -> bool {
         self.current.clear();
         self.head = 0;
         if self.len == 0 {
             return false;
         }
+        let d0 = self.cur_slot as usize & (SLOTS - 1);
+        match self.levels[0].next_set(d0 + 1) {
+            Some(j) => self.enter_level0(j, limit),
+            None => self.advance_upper(limit),
+        }
+    }
+
+    /// Make level-0 slot `j` (after the current one) current, unless its
+    /// events are all at or after `limit`.
+    #[inline]
+    fn enter_level0(&mut self, j: usize, limit: SimTime) -> bool {
+        let slot = (self.cur_slot & !(SLOTS as u64 - 1)) | j as u64;
+        if slot << SLOT_BITS >= limit.0 {
+            return false;
+        }
+        let l = &mut self.levels[0];
+        sort_slot(&mut l.slots[j]);
+        // The clock never passes an event at or after `limit`: the caller may
+        // still schedule before it.
+        if l.slots[j][0].0 >= limit {
+            return false;
+        }
+        std::mem::swap(&mut self.current, &mut l.slots[j]);
+        l.bits[j / 64] &= !(1 << (j % 64));
+        self.cur_slot = slot;
+        true
+    }
+
+    /// Level 0 has nothing after the current slot: move the earliest
+    /// higher-level slot down (its earliest slot becomes current), until the
+    /// current slot or level 0 has events.
+    #[inline(never)]
+    fn advance_upper(&mut self, limit: SimTime) -> bool {
         loop {
-            // The lowest level with a non-empty slot after the current digit
-            // holds the earliest events.
-            let d0 = self.cur_slot as usize & (SLOTS - 1);
-            let found = match self.levels[0].next_set(d0 + 1) {
-                Some(j) => Some((0, j)),
-                None => (1..LEVELS).find_map(|level| {
-                    let d = (self.cur_slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
-                    self.levels[level].next_set(d + 1).map(|j| (level, j))
-                }),
-            };
+            let found = (1..LEVELS).find_map(|level| {
+                let d = (self.cur_slot >> (DIGIT_BITS as usize * level)) as usize & (SLOTS - 1);
+                self.levels[level].next_set(d + 1).map(|j| (level, j))
+            });
             let Some((level, j)) = found else {
                 return false;
             };
             let shift = DIGIT_BITS as usize * level;
-            if level == 0 {
-                let slot = (self.cur_slot & !(SLOTS as u64 - 1)) | j as u64;
-                if slot << SLOT_BITS >= limit.0 {
-                    return false;
-                }
-                let l = &mut self.levels[0];
-                sort_slot(&mut l.slots[j]);
-                // The clock never passes an event at or after `limit`: the
-                // caller may still schedule before it.
-                if l.slots[j][0].0 >= limit {
-                    return false;
-                }
-                std::mem::swap(&mut self.current, &mut l.slots[j]);
-                l.bits[j / 64] &= !(1 << (j % 64));
-                self.cur_slot = slot;
-                return true;
-            }
-            // A higher level: move the slot's events down, relative to their
-            // earliest slot, which becomes current.
             let min = self.levels[level].slots[j]
                 .iter()
                 .map(|&(t, _)| t.0)
@@ -377,6 +387,10 @@ impl WheelQueue {
             if !self.current.is_empty() {
                 sort_slot(&mut self.current);
                 return true;
+            }
+            let d0 = self.cur_slot as usize & (SLOTS - 1);
+            if let Some(j) = self.levels[0].next_set(d0 + 1) {
+                return self.enter_level0(j, limit);
             }
         }
     }
