@@ -491,6 +491,22 @@ mod tests {
         is_send::<Sinks>();
     }
 
+    fn identity() -> RunIdentity {
+        RunIdentity {
+            engine_version: "0.0.0".to_owned(),
+            scenario_sha256: "0".repeat(64),
+            seed: 1,
+            replication: 0,
+        }
+    }
+
+    /// A name table with one name, shared by the tests' sinks.
+    fn one_name() -> Arc<Names> {
+        let mut names = Names::new();
+        names.intern("x");
+        Arc::new(names)
+    }
+
     fn request(i: u64) -> RequestRecord {
         use crate::engine::time::SimTime;
         RequestRecord {
@@ -533,12 +549,7 @@ mod tests {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let id = RunIdentity {
-            engine_version: "0.0.0".to_owned(),
-            scenario_sha256: "0".repeat(64),
-            seed: 1,
-            replication: 0,
-        };
+        let id = identity();
         let file = ParquetFile::with_output(
             full,
             partial.clone(),
@@ -547,9 +558,7 @@ mod tests {
             &id,
         )
         .unwrap();
-        let mut names = Names::new();
-        names.intern("x");
-        let values = string_values(names.as_slice());
+        let values = string_values(one_name().as_slice());
         let columns = RequestColumns::new(values, BATCH_ROWS);
         let table = Table::with_file("test", file, columns, mode).unwrap();
         (table, partial, path)
@@ -624,15 +633,8 @@ mod tests {
     fn dropping_a_table_with_queued_batches_removes_its_file() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = OutDir::prepare(tmp.path()).unwrap();
-        let id = RunIdentity {
-            engine_version: "0.0.0".to_owned(),
-            scenario_sha256: "0".repeat(64),
-            seed: 1,
-            replication: 0,
-        };
-        let mut names = Names::new();
-        names.intern("x");
-        let names = Arc::new(names);
+        let id = identity();
+        let names = one_name();
         for mode in [WriterMode::Threads, WriterMode::Inline] {
             let mut sinks =
                 Sinks::create_with(&dir, OutputSelection::ALL, Arc::clone(&names), &id, mode)
@@ -649,15 +651,8 @@ mod tests {
     // Inline writing gives the same bytes as the writer threads.
     #[test]
     fn inline_and_threaded_files_are_identical() {
-        let id = RunIdentity {
-            engine_version: "0.0.0".to_owned(),
-            scenario_sha256: "0".repeat(64),
-            seed: 1,
-            replication: 0,
-        };
-        let mut names = Names::new();
-        names.intern("x");
-        let names = Arc::new(names);
+        let id = identity();
+        let names = one_name();
         let files: Vec<Vec<u8>> = [WriterMode::Threads, WriterMode::Inline]
             .into_iter()
             .map(|mode| {
