@@ -190,26 +190,29 @@ pub fn on_io_done(cx: &mut Ctx, server: Entity, req: Entity) {
 
 /// The request's current step ended: start the next one (or finish).
 fn step_done(cx: &mut Ctx, server: Entity, req: Entity, io: bool) {
-    let now = cx.now;
-    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
-        return;
-    };
-    let Ok(mut r) = cx.requests.get_mut(req) else {
-        return;
-    };
-    let st = &mut *st;
-    if io {
-        st.io_sleeping -= 1;
-        st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
-    }
-    r.step += 1;
-    let r = &mut *r;
-    let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
-    after_advance(cx, req, out);
+    proceed(cx, server, req, |now, st, r| {
+        if io {
+            st.io_sleeping -= 1;
+            st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
+        }
+        r.step += 1;
+    });
 }
 
 /// Start a request that was admitted from the RAM queue holding `ram` MB.
 pub fn start_admitted(cx: &mut Ctx, server: Entity, req: Entity, ram: f64) {
+    proceed(cx, server, req, |_, _, r| r.ram = ram);
+}
+
+/// Look the server and the request up once, apply `update`, then start the
+/// request's current step (or finish its endpoint).
+#[inline]
+fn proceed(
+    cx: &mut Ctx,
+    server: Entity,
+    req: Entity,
+    update: impl FnOnce(SimTime, &mut ServerState, &mut Request),
+) {
     let now = cx.now;
     let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
         return;
@@ -218,7 +221,7 @@ pub fn start_admitted(cx: &mut Ctx, server: Entity, req: Entity, ram: f64) {
         return;
     };
     let (st, r) = (&mut *st, &mut *r);
-    r.ram = ram;
+    update(now, st, r);
     let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
     after_advance(cx, req, out);
 }
