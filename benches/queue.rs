@@ -18,7 +18,7 @@ const HOLDS: u64 = 100_000;
 
 fn event() -> Event {
     Event {
-        kind: EventKind::EdgeArrive,
+        kind: EventKind::EDGE_ARRIVE,
         target: Entity::PLACEHOLDER,
         request: Entity::PLACEHOLDER,
         tag: 0,

@@ -46,5 +46,11 @@ pub mod report;
 pub mod scenario;
 pub mod sweep;
 
-pub use engine::run::{Results, RunError, RunOptions, Summary, run};
+pub use engine::run::{Results, RunError, RunOptions, Summary};
 pub use scenario::Scenario;
+
+/// Run `scenario` with every node kind of [`model::registry`] to its horizon
+/// (or until stopped).
+pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Results, RunError> {
+    engine::run::run(scenario, &model::registry(), opts)
+}

@@ -1,13 +1,26 @@
-//! The simulated components: what each kind of node and edge does with a request.
+//! The node kinds: what each kind of node does with a request.
 //!
-//! Each file holds one component kind: its configuration component (static, from
-//! the scenario), its state component (dynamic), and the handlers the dispatcher
-//! calls for the events that concern it. Handlers touch only the entities named in
-//! the event plus the ones the request moves to.
+//! Each file holds one kind: its configuration component (static, from the
+//! scenario), its state component (dynamic), its handlers, gauges and summary
+//! rows, behind the engine's [`NodeKind`](crate::engine::node::NodeKind) seam.
+//! [`registry`] is the one place that lists them. Handlers touch only their own
+//! kind's components and the engine core; nodes reach each other only through
+//! the network.
 pub mod client;
-pub mod edge;
 pub mod generator;
 pub mod injection;
 pub mod load_balancer;
-pub mod request;
 pub mod server;
+
+use crate::engine::node::Registry;
+
+/// Every node kind, in the order their batch systems run (injected events
+/// first, so a sample at an outage edge already sees it).
+pub fn registry() -> Registry {
+    Registry::new()
+        .add::<injection::InjectedEvents>()
+        .add::<generator::Generators>()
+        .add::<client::Clients>()
+        .add::<load_balancer::LoadBalancers>()
+        .add::<server::Servers>()
+}

@@ -1,27 +1,26 @@
 //! The dispatch phase: pop events in `(time, seq)` order and hand each to the
-//! model handler it names, up to the next sync point.
+//! handler it names, up to the next sync point.
 //!
-//! Handlers reach components through [`Query`]s taken once per dispatch phase
-//! from a [`SystemState`] ([`Sim`]): a lookup is then an entity location, an
-//! archetype check and a table read, with no per-lookup archetype refresh.
-//! Because queries cannot spawn, request entities come from [`RequestPool`],
-//! which the phase refills (outside the queries) whenever it runs dry.
+//! Handlers reach components through queries taken once per dispatch phase:
+//! the engine core's ([`Core`]: queue, statistics, sinks, request pool,
+//! requests, edges) and each registered node kind's own parameters (see
+//! [`crate::engine::node`]). A lookup is then an entity location, an archetype
+//! check and a table read, with no per-lookup archetype refresh. Because
+//! queries cannot spawn, request entities come from [`RequestPool`], which the
+//! phase refills (outside the queries) whenever it runs dry.
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::{SystemParam, SystemState};
 
-use super::event::EventKind;
+use super::event::Event;
+use super::network::{self, EdgeConfig, EdgeState};
+use super::node::{EventBase, KindId, KindState, LiveKind, Registry};
 use super::output::Output;
 use super::queue::EventQueue;
+use super::request::Request;
 use super::time::SimTime;
-use crate::metrics::record::{NameId, RequestRecord};
+use crate::metrics::record::RequestRecord;
 use crate::metrics::summary::RunStats;
-use crate::model::client::ClientConfig;
-use crate::model::edge::{self, EdgeConfig, EdgeState};
-use crate::model::generator::{self, GeneratorConfig, GeneratorState};
-use crate::model::load_balancer::{LbConfig, LbState};
-use crate::model::request::Request;
-use crate::model::server::{self, Handoffs, ServerConfig, ServerState};
 
 /// Request entities ready for reuse: finished requests return here, and the
 /// dispatch phase spawns a batch whenever it is empty.
@@ -46,7 +45,7 @@ impl RequestPool {
             Self::MIN_REFILL.max(pool.spawned / 8)
         };
         let fresh: Vec<Entity> = world
-            .spawn_batch((0..n).map(|_| Request::new(0, 0, SimTime::ZERO)))
+            .spawn_batch((0..n).map(|_| Request::new(0, 0, 0, SimTime::ZERO)))
             .collect();
         let mut pool = world.resource_mut::<RequestPool>();
         pool.spawned += n;
@@ -55,35 +54,59 @@ impl RequestPool {
     }
 }
 
-/// Everything a dispatch phase touches, taken from the world in one go.
+/// What the engine core touches in a dispatch phase.
 #[derive(SystemParam)]
-pub struct Sim<'w, 's> {
+pub struct Core<'w, 's> {
     queue: ResMut<'w, EventQueue>,
     stats: ResMut<'w, RunStats>,
     output: ResMut<'w, Output>,
     pool: ResMut<'w, RequestPool>,
     edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
-    servers: Query<'w, 's, (&'static ServerConfig, &'static mut ServerState)>,
-    lbs: Query<'w, 's, (&'static LbConfig, &'static mut LbState)>,
-    generators: Query<'w, 's, (&'static GeneratorConfig, &'static mut GeneratorState)>,
-    clients: Query<'w, 's, &'static ClientConfig>,
     requests: Query<'w, 's, &'static mut Request>,
 }
 
-/// The dispatcher's cached system state: build once per run.
+/// Where each global event kind goes.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// An edge arrival (the engine's own).
+    EdgeArrive,
+    /// Kind `0`'s local event `1`.
+    Kind(KindId, u16),
+}
+
+/// The dispatcher's cached system states: build once per run.
 pub struct Dispatcher {
-    state: SystemState<Sim<'static, 'static>>,
-    client_name: NameId,
+    core: SystemState<Core<'static, 'static>>,
+    kinds: Vec<Box<dyn KindState>>,
+    bases: Vec<EventBase>,
+    routes: Vec<Route>,
 }
 
 impl Dispatcher {
-    /// Prepare dispatching on `world`, which must hold the run's resources.
-    pub fn new(world: &mut World, client_name: NameId) -> Self {
+    /// Prepare dispatching on `world`, which must hold the run's resources and
+    /// every kind's components.
+    pub fn new(world: &mut World, registry: &Registry) -> Self {
         world.init_resource::<RequestPool>();
+        registry.check_disjoint::<Core>(world);
+        let routes = registry
+            .event_table()
+            .into_iter()
+            .map(|(_, kind, local)| match kind {
+                None => Route::EdgeArrive,
+                Some(k) => Route::Kind(k, local),
+            })
+            .collect();
         Dispatcher {
-            state: SystemState::new(world),
-            client_name,
+            core: SystemState::new(world),
+            kinds: registry.states(world),
+            bases: registry.event_bases(),
+            routes,
         }
+    }
+
+    /// Number of global event kinds.
+    pub fn event_kinds(&self) -> usize {
+        self.routes.len()
     }
 
     /// Dispatch every event due strictly before `limit`.
@@ -92,25 +115,45 @@ impl Dispatcher {
             if world.resource::<RequestPool>().spare.is_empty() {
                 RequestPool::refill(world);
             }
-            let Ok(sim) = self.state.get_mut(world) else {
-                return;
+            let drained = {
+                let cell = world.as_unsafe_world_cell();
+                // SAFETY: `cell` is this dispatcher's world; the core and the
+                // kinds touch disjoint data (`Registry::check_disjoint` in
+                // `new`), and nothing else touches the world while they live.
+                let Ok(core) = (unsafe { self.core.get_unchecked(cell) }) else {
+                    return;
+                };
+                let mut lives: Vec<Box<dyn LiveKind + '_>> = Vec::with_capacity(self.kinds.len());
+                for k in &mut self.kinds {
+                    // SAFETY: as above.
+                    match unsafe { k.live(cell) } {
+                        Some(l) => lives.push(l),
+                        None => return,
+                    }
+                }
+                let mut cx = Ctx {
+                    now: core.queue.now(),
+                    queue: core.queue.into_inner(),
+                    stats: core.stats.into_inner(),
+                    output: core.output.into_inner(),
+                    spare: &mut core.pool.into_inner().spare,
+                    edges: core.edges,
+                    requests: core.requests,
+                    base: EventBase(0),
+                };
+                run_until(
+                    &mut cx,
+                    &mut lives,
+                    &self.bases,
+                    &self.routes,
+                    limit,
+                    dstats,
+                )
             };
-            let mut cx = Ctx {
-                now: sim.queue.now(),
-                queue: sim.queue.into_inner(),
-                stats: sim.stats.into_inner(),
-                output: sim.output.into_inner(),
-                spare: &mut sim.pool.into_inner().spare,
-                edges: sim.edges,
-                servers: sim.servers,
-                lbs: sim.lbs,
-                generators: sim.generators,
-                clients: sim.clients,
-                requests: sim.requests,
-                client_name: self.client_name,
-                hand: Handoffs::default(),
-            };
-            let drained = cx.run_until(limit, dstats);
+            self.core.apply(world);
+            for k in &mut self.kinds {
+                k.apply(world);
+            }
             if drained {
                 return;
             }
@@ -118,8 +161,9 @@ impl Dispatcher {
     }
 }
 
-/// What a handler may touch: the clock, the queue, the run statistics, the
-/// output sinks, the request pool and the component queries.
+/// What a handler may touch besides its own kind's components: the clock,
+/// the queue, the run statistics, the output sinks, the request pool, the
+/// requests and the edges.
 pub struct Ctx<'w, 's> {
     /// Time of the event being handled.
     pub now: SimTime,
@@ -133,23 +177,13 @@ pub struct Ctx<'w, 's> {
     pub spare: &'w mut Vec<Entity>,
     /// Edges.
     pub edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
-    /// Servers.
-    pub servers: Query<'w, 's, (&'static ServerConfig, &'static mut ServerState)>,
-    /// Load balancers.
-    pub lbs: Query<'w, 's, (&'static LbConfig, &'static mut LbState)>,
-    /// Generators.
-    pub generators: Query<'w, 's, (&'static GeneratorConfig, &'static mut GeneratorState)>,
-    /// The client.
-    pub clients: Query<'w, 's, &'static ClientConfig>,
     /// Requests.
     pub requests: Query<'w, 's, &'static mut Request>,
-    /// The client's name (for request records).
-    pub client_name: NameId,
-    /// Server work decided while the server was borrowed.
-    pub hand: Handoffs,
+    /// Event base of the kind being called.
+    base: EventBase,
 }
 
-impl Ctx<'_, '_> {
+impl<'w, 's> Ctx<'w, 's> {
     /// Hand a finished request's record to the statistics and the sinks.
     #[inline]
     pub fn push_request(&mut self, r: &RequestRecord) {
@@ -157,42 +191,100 @@ impl Ctx<'_, '_> {
         self.output.push_request(r);
     }
 
-    /// Handle events due before `limit` while the request pool has an entity
-    /// for the next one; true when every due event was handled.
-    fn run_until(&mut self, limit: SimTime, dstats: &mut DispatchStats) -> bool {
-        while !self.spare.is_empty() {
-            let Some((t, ev)) = self.queue.pop_before(limit) else {
-                return true;
-            };
-            self.now = t;
-            dstats.counts[ev.kind as usize] += 1;
-            let started = dstats.nanos.is_some().then(std::time::Instant::now);
-            match ev.kind {
-                EventKind::WindowStart => generator::on_window_start(self, ev.target),
-                EventKind::Generate => generator::on_generate(self, ev.target),
-                EventKind::EdgeArrive => edge::on_arrive(self, ev.target, ev.request),
-                EventKind::CpuDone => server::on_cpu_done(self, ev.target, ev.request),
-                EventKind::IoDone => server::on_io_done(self, ev.target, ev.request),
-            }
-            while let Some((s, r, ram)) = self.hand.admitted.pop_front() {
-                server::start_admitted(self, s, r, ram);
-            }
-            if let (Some(t0), Some(nanos)) = (started, dstats.nanos.as_mut()) {
-                nanos[ev.kind as usize] += t0.elapsed().as_nanos() as u64;
-            }
+    /// Schedule the calling kind's local event `local` at `at`.
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, local: u16, target: Entity, request: Entity, tag: u32) {
+        self.sched().schedule(at, local, target, request, tag);
+    }
+
+    /// The calling kind's view of the queue.
+    #[inline]
+    pub fn sched(&mut self) -> Sched<'_> {
+        Sched {
+            queue: self.queue,
+            base: self.base,
         }
-        false
+    }
+
+    /// The requests and the queue at once (a handler holding a request
+    /// component can still schedule).
+    #[inline]
+    pub fn requests_and_sched(&mut self) -> (&mut Query<'w, 's, &'static mut Request>, Sched<'_>) {
+        (
+            &mut self.requests,
+            Sched {
+                queue: self.queue,
+                base: self.base,
+            },
+        )
     }
 }
 
-/// Events handled, per kind (indexed by `EventKind as usize`).
-pub type KindCounts = [u64; EventKind::ALL.len()];
+/// The queue as seen by one kind: it schedules that kind's own events.
+pub struct Sched<'a> {
+    queue: &'a mut EventQueue,
+    base: EventBase,
+}
 
-/// Per-kind event counts, and per-kind handler wall time when profiling.
+impl Sched<'_> {
+    /// Schedule local event `local` at `at`.
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, local: u16, target: Entity, request: Entity, tag: u32) {
+        self.queue.schedule(
+            at,
+            Event {
+                kind: self.base.kind(local),
+                target,
+                request,
+                tag,
+            },
+        );
+    }
+}
+
+/// Handle events due before `limit` while the request pool has an entity
+/// for the next one; true when every due event was handled.
+fn run_until(
+    cx: &mut Ctx,
+    lives: &mut [Box<dyn LiveKind + '_>],
+    bases: &[EventBase],
+    routes: &[Route],
+    limit: SimTime,
+    dstats: &mut DispatchStats,
+) -> bool {
+    while !cx.spare.is_empty() {
+        let Some((t, ev)) = cx.queue.pop_before(limit) else {
+            return true;
+        };
+        cx.now = t;
+        let k = ev.kind.0 as usize;
+        dstats.counts[k] += 1;
+        let started = dstats.nanos.is_some().then(std::time::Instant::now);
+        match routes[k] {
+            Route::EdgeArrive => {
+                if let Some((node, kind)) = network::on_arrive(cx, ev.target) {
+                    cx.base = bases[kind.0 as usize];
+                    lives[kind.0 as usize].arrive(cx, node, ev.request);
+                }
+            }
+            Route::Kind(kind, local) => {
+                cx.base = bases[kind.0 as usize];
+                lives[kind.0 as usize].event(cx, local, ev);
+            }
+        }
+        if let (Some(t0), Some(nanos)) = (started, dstats.nanos.as_mut()) {
+            nanos[k] += t0.elapsed().as_nanos() as u64;
+        }
+    }
+    false
+}
+
+/// Per-kind event counts, and per-kind handler wall time when profiling
+/// (indexed by `EventKind.0`).
 #[derive(Debug, Clone, Default)]
 pub struct DispatchStats {
     /// Events handled per kind.
-    pub counts: KindCounts,
+    pub counts: Vec<u64>,
     /// Nanoseconds of wall time spent in handlers per kind (profiling only).
-    pub nanos: Option<KindCounts>,
+    pub nanos: Option<Vec<u64>>,
 }

@@ -1,42 +1,24 @@
 //! Events: small plain values naming what happens to which entities.
+//!
+//! The event kind is a dense number: the engine's own kinds first
+//! ([`EventKind::CORE`]), then each registered node kind's events in
+//! registration order (see [`crate::engine::node::Registry`]). The engine
+//! knows only its own; a node kind knows its own through its
+//! [`EventBase`](crate::engine::node::EventBase).
 
 use bevy_ecs::entity::Entity;
 
-/// What an event does when it is dispatched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// A generator opens a new user-sampling window (`target` = generator).
-    WindowStart,
-    /// A generator emits a request (`target` = generator).
-    Generate,
-    /// A request reaches the end of an edge (`target` = edge).
-    EdgeArrive,
-    /// A request finishes a CPU step (`target` = server).
-    CpuDone,
-    /// A request finishes an I/O step (`target` = server).
-    IoDone,
-}
+/// What an event does when it is dispatched: an index into the registry's
+/// event table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKind(pub u16);
 
 impl EventKind {
-    /// Every kind, in a fixed order (used for per-kind counters).
-    pub const ALL: [EventKind; 5] = [
-        EventKind::WindowStart,
-        EventKind::Generate,
-        EventKind::EdgeArrive,
-        EventKind::CpuDone,
-        EventKind::IoDone,
-    ];
+    /// A request reaches the end of an edge (`target` = edge).
+    pub const EDGE_ARRIVE: EventKind = EventKind(0);
 
-    /// Stable name for reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::WindowStart => "window_start",
-            EventKind::Generate => "generate",
-            EventKind::EdgeArrive => "edge_arrive",
-            EventKind::CpuDone => "cpu_done",
-            EventKind::IoDone => "io_done",
-        }
-    }
+    /// Names of the engine's own event kinds, by number.
+    pub const CORE: [&'static str; 1] = ["edge_arrive"];
 }
 
 /// A scheduled occurrence.
@@ -48,6 +30,6 @@ pub struct Event {
     pub target: Entity,
     /// The request concerned (`Entity::PLACEHOLDER` for generator events).
     pub request: Entity,
-    /// A spare word (used by tests to tag events).
+    /// A spare word (a call step's sequence number; tags in tests).
     pub tag: u32,
 }

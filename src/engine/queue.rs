@@ -489,7 +489,7 @@ mod tests {
 
     fn ev(tag: u32) -> Event {
         Event {
-            kind: EventKind::EdgeArrive,
+            kind: EventKind::EDGE_ARRIVE,
             target: Entity::PLACEHOLDER,
             request: Entity::PLACEHOLDER,
             tag,

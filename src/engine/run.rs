@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
 
 use super::dispatch::{DispatchStats, Dispatcher};
-use super::event::EventKind;
+use super::network::{EdgeConfig, EdgeState};
+use super::node::{Batch, Registry};
 use super::output::Output;
 use super::queue::EventQueue;
 use super::time::SimTime;
@@ -27,10 +27,6 @@ use crate::metrics::sink::{OutputError, OutputSelection, RunStatus, Sinks, Write
 use crate::metrics::summary::{
     EdgeSummary, LatencySummary, RequestCounts, RunStats, ServerSummary, ThroughputSummary,
 };
-use crate::model::edge::{EdgeConfig, EdgeState};
-use crate::model::generator;
-use crate::model::injection::{Injections, apply_injections};
-use crate::model::server::{ServerConfig, ServerState};
 use crate::scenario::Scenario;
 use crate::scenario::schema::SampleMetric;
 
@@ -43,9 +39,16 @@ pub struct Clock {
     pub tick: bool,
 }
 
-/// Label of the batch schedule.
-#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Batch;
+/// The next instant a batch system needs a sync point at (injected events),
+/// set by the batch systems; `SimTime::MAX` when none.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct NextSync(pub SimTime);
+
+impl Default for NextSync {
+    fn default() -> Self {
+        NextSync(SimTime::MAX)
+    }
+}
 
 /// Where a run's seed came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,11 +261,10 @@ pub fn draw_seed() -> u64 {
     (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
-/// Batch system: take a sample of every gauge at a tick.
-fn sample_gauges(
+/// Batch system: sample every edge's in-transit gauge at a tick.
+fn sample_edges(
     clock: Res<Clock>,
     topo: Res<Topology>,
-    mut servers: Query<(&ServerConfig, &mut ServerState)>,
     mut edges: Query<(&EdgeConfig, &mut EdgeState)>,
     mut output: ResMut<Output>,
 ) {
@@ -270,38 +272,13 @@ fn sample_gauges(
         return;
     }
     let t = clock.now;
-    for &e in &topo.servers {
-        let Ok((cfg, mut st)) = servers.get_mut(e) else {
-            continue;
-        };
-        let g = &mut st.gauges;
-        let readings = [
-            (SampleMetric::ReadyQueueLen, g.ready_queue.tick(t)),
-            (SampleMetric::EventLoopIoSleep, g.io_sleep.tick(t)),
-            (SampleMetric::RamInUse, g.ram_in_use.tick(t)),
-            (SampleMetric::BusyCores, g.busy_cores.tick(t)),
-            (SampleMetric::RamWaitQueueLen, g.ram_wait.tick(t)),
-        ];
-        for (metric, r) in readings {
-            if topo.server_metrics.contains(&metric) {
-                output.push_sample(&SampleRecord {
-                    t,
-                    entity_kind: EntityKind::Server,
-                    entity: cfg.name,
-                    metric,
-                    value: r.value,
-                    mean: r.mean,
-                    max: r.max,
-                });
-            }
-        }
-    }
+    let write = topo.samples(SampleMetric::EdgeConcurrentConnection);
     for &e in &topo.edges {
         let Ok((cfg, mut st)) = edges.get_mut(e) else {
             continue;
         };
         let r = st.in_flight.tick(t);
-        if topo.edge_metric {
+        if write {
             output.push_sample(&SampleRecord {
                 t,
                 entity_kind: EntityKind::Edge,
@@ -315,8 +292,13 @@ fn sample_gauges(
     }
 }
 
-/// Run `scenario` to its horizon (or until stopped).
-pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunError> {
+/// Run `scenario` with the node kinds of `registry` to its horizon (or until
+/// stopped).
+pub fn run(
+    scenario: &Scenario,
+    registry: &Registry,
+    mut opts: RunOptions,
+) -> Result<Results, RunError> {
     let wall_start = Instant::now();
     let m = scenario.model();
     let (seed, seed_source) = match (opts.seed, m.sim_settings.seed) {
@@ -332,7 +314,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
         .max(1);
 
     let mut world = World::new();
-    let topo = build(&mut world, scenario, seed, opts.replication)?;
+    let topo = build(&mut world, registry, scenario, seed, opts.replication)?;
     let identity = RunIdentity {
         engine_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario_sha256: scenario.sha256().to_owned(),
@@ -355,15 +337,22 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     world.insert_resource(RunStats::new(horizon));
     world.insert_resource(Clock::default());
     world.insert_resource(topo.clone());
+    world.init_resource::<NextSync>();
     let mut schedule = Schedule::new(Batch);
-    schedule.add_systems((apply_injections, sample_gauges).chain());
-    let mut dispatcher = Dispatcher::new(&mut world, topo.client_name);
-    generator::start(&mut world.resource_mut::<EventQueue>(), topo.generator);
+    let edges_slot = registry.add_batch_systems(&mut schedule);
+    schedule.add_systems(sample_edges.in_set(edges_slot));
+    let mut dispatcher = Dispatcher::new(&mut world, registry);
+    world.resource_scope(|world, mut queue: Mut<EventQueue>| registry.start(world, &mut queue));
     let build_s = wall_start.elapsed().as_secs_f64();
+    let event_names: Vec<&'static str> = registry
+        .event_table()
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect();
 
     let mut dstats = DispatchStats {
-        counts: [0; EventKind::ALL.len()],
-        nanos: opts.profile.then_some([0; EventKind::ALL.len()]),
+        counts: vec![0; dispatcher.event_kinds()],
+        nanos: opts.profile.then(|| vec![0; dispatcher.event_kinds()]),
     };
     let mut next_tick = period;
     let mut last_tick = SimTime::ZERO;
@@ -373,10 +362,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     let (mut dispatch_s, mut batch_s) = (0.0, 0.0);
     let mut last_progress = Instant::now();
     loop {
-        let next_inj = world
-            .resource::<Injections>()
-            .next_time()
-            .unwrap_or(SimTime::MAX);
+        let next_inj = world.resource::<NextSync>().0;
         let sync = next_tick.min(next_inj).min(horizon);
         let t0 = Instant::now();
         dispatcher.until(&mut world, sync, &mut dstats);
@@ -387,6 +373,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
         // The horizon always closes a sample period so the run aggregates cover it.
         let tick = sync == next_tick || sync == horizon;
         *world.resource_mut::<Clock>() = Clock { now: sync, tick };
+        world.resource_mut::<NextSync>().0 = SimTime::MAX;
         schedule.run(&mut world);
         batch_s += t1.elapsed().as_secs_f64();
         if tick {
@@ -442,7 +429,7 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     }
 
     let finish_start = Instant::now();
-    let results = summarize(&mut world, &topo, last_tick);
+    let results = summarize(&mut world, registry, &topo, last_tick);
     let output = world
         .remove_resource::<Output>()
         .expect("the output resource lives for the whole run");
@@ -452,12 +439,13 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     let counts = dstats.counts;
     let events_processed: u64 = counts.iter().sum();
     let by_kind = dstats.nanos.map(|nanos| {
-        EventKind::ALL
+        event_names
             .iter()
-            .map(|k| {
-                let (n, ns) = (counts[*k as usize], nanos[*k as usize]);
+            .enumerate()
+            .map(|(k, name)| {
+                let (n, ns) = (counts[k], nanos[k]);
                 (
-                    k.as_str().to_owned(),
+                    (*name).to_owned(),
                     if ns > 0 {
                         n as f64 * 1e9 / ns as f64
                     } else {
@@ -491,9 +479,10 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
         results,
         engine_figures: EngineFigures {
             events_processed,
-            events_by_kind: EventKind::ALL
+            events_by_kind: event_names
                 .iter()
-                .map(|k| (k.as_str().to_owned(), counts[*k as usize]))
+                .enumerate()
+                .map(|(k, name)| ((*name).to_owned(), counts[k]))
                 .collect(),
             sample_ticks: ticks,
         },
@@ -525,35 +514,12 @@ pub fn run(scenario: &Scenario, mut opts: RunOptions) -> Result<Results, RunErro
     })
 }
 
-fn summarize(world: &mut World, topo: &Topology, until: SimTime) -> ResultsSection {
-    let secs = until.as_secs_f64();
-    let mut servers = Vec::with_capacity(topo.servers.len());
-    for &e in &topo.servers {
-        let (Some(cfg), Some(st)) = (world.get::<ServerConfig>(e), world.get::<ServerState>(e))
-        else {
-            continue;
-        };
-        let g = &st.gauges;
-        let core_secs = f64::from(cfg.cores) * secs;
-        servers.push(ServerSummary {
-            id: topo.names.get(cfg.name).to_owned(),
-            cpu_cores: cfg.cores,
-            served: st.served,
-            cpu_utilisation: if core_secs > 0.0 {
-                g.busy_cores.run_integral_secs() / core_secs
-            } else {
-                0.0
-            },
-            ready_queue_mean: g.ready_queue.run_mean(until),
-            ready_queue_max: g.ready_queue.run_max(),
-            io_sleep_mean: g.io_sleep.run_mean(until),
-            io_sleep_max: g.io_sleep.run_max(),
-            ram_in_use_mean_mb: g.ram_in_use.run_mean(until),
-            ram_in_use_max_mb: g.ram_in_use.run_max(),
-            ram_wait_queue_mean: g.ram_wait.run_mean(until),
-            ram_wait_queue_max: g.ram_wait.run_max(),
-        });
-    }
+fn summarize(
+    world: &mut World,
+    registry: &Registry,
+    topo: &Topology,
+    until: SimTime,
+) -> ResultsSection {
     let mut edges = Vec::with_capacity(topo.edges.len());
     for &e in &topo.edges {
         let (Some(cfg), Some(st)) = (world.get::<EdgeConfig>(e), world.get::<EdgeState>(e)) else {
@@ -574,11 +540,13 @@ fn summarize(world: &mut World, topo: &Topology, until: SimTime) -> ResultsSecti
         dropped: stats.dropped(),
         in_flight_at_horizon: stats.generated() - stats.completed() - stats.dropped(),
     };
-    ResultsSection {
+    let mut out = ResultsSection {
         requests,
         latency: stats.latency(),
         throughput: stats.throughput(until),
-        servers,
+        servers: Vec::new(),
         edges,
-    }
+    };
+    registry.summarize(world, topo, until, &mut out);
+    out
 }

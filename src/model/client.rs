@@ -1,10 +1,14 @@
 //! The client: forwards generated requests, completes returning ones.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemParamItem;
 
 use crate::engine::dispatch::Ctx;
+use crate::engine::node::NodeKind;
+use crate::engine::world::{BuildCx, BuildError};
+use crate::engine::{network, request};
 use crate::metrics::record::{NameId, RequestStatus};
-use crate::model::{edge, request};
+use crate::scenario::schema::ScenarioFile;
 
 /// Client configuration.
 #[derive(Component, Debug, Clone)]
@@ -15,13 +19,40 @@ pub struct ClientConfig {
     pub out_edge: Entity,
 }
 
-/// A request reached the client: forward it, or complete it if it was served.
-pub fn on_arrive(cx: &mut Ctx, client: Entity, req: Entity) {
-    let served = cx.requests.get(req).is_ok_and(|r| r.served);
-    if served {
-        request::finish(cx, req, RequestStatus::Completed, None);
-    } else if let Ok(cfg) = cx.clients.get(client) {
-        let out = cfg.out_edge;
-        edge::send(cx, out, req);
+/// The client kind.
+pub struct Clients;
+
+type Param = Query<'static, 'static, &'static ClientConfig>;
+
+impl NodeKind for Clients {
+    const NAME: &'static str = "client";
+    type Param = Param;
+
+    fn declare(file: &ScenarioFile) -> Vec<String> {
+        vec![file.topology_graph.nodes.client.id.clone()]
+    }
+
+    fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
+        let id = &cx.file.topology_graph.nodes.client.id;
+        let e = cx.require_node(id, "client")?;
+        let &(_, out_edge) = cx
+            .out_edges(id)
+            .first()
+            .ok_or_else(|| BuildError::Topology(format!("client {id} has no out edge")))?;
+        let name = cx.names.intern(id);
+        cx.world
+            .entity_mut(e)
+            .insert(ClientConfig { name, out_edge });
+        Ok(())
+    }
+
+    /// A request reached the client: forward it, or complete it if it was served.
+    fn on_arrive(cx: &mut Ctx, clients: &mut SystemParamItem<Param>, client: Entity, req: Entity) {
+        let served = cx.requests.get(req).is_ok_and(|r| r.served);
+        if served {
+            request::finish(cx, req, RequestStatus::Completed, None);
+        } else if let Ok(cfg) = clients.get(client) {
+            network::send(cx, cfg.out_edge, req);
+        }
     }
 }

@@ -4,16 +4,101 @@
 //! system [`apply_injections`] applies every edge due at that instant, before any
 //! simulation event of the same instant is dispatched.
 
+use std::collections::HashMap;
+
 use bevy_ecs::prelude::*;
 
+use crate::engine::network::EdgeState;
+use crate::engine::node::{BatchSlot, NodeKind};
 use crate::engine::output::Output;
-use crate::engine::run::Clock;
+use crate::engine::run::{Clock, NextSync};
 use crate::engine::time::SimTime;
+use crate::engine::world::{BuildCx, BuildError};
 use crate::metrics::record::{EventRecord, NameId, Phase};
-use crate::model::edge::EdgeState;
 use crate::model::load_balancer::LbState;
 use crate::model::server::ServerState;
-use crate::scenario::schema::EventKind;
+use crate::scenario::schema::{EventKind, ScenarioFile};
+
+/// Injected events as a plugin: no nodes, one batch system.
+pub struct InjectedEvents;
+
+impl NodeKind for InjectedEvents {
+    const NAME: &'static str = "events";
+    type Param = ();
+
+    fn declare(_file: &ScenarioFile) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
+        let m = cx.file;
+        // Load-balancer slots: each load balancer's out edges in declaration
+        // order, by target server.
+        let mut lb_slots = LbSlots::default();
+        for l in m.topology_graph.nodes.load_balancer.iter() {
+            let lbe = cx.require_node(&l.id, "load balancer")?;
+            for (slot, (i, _)) in cx.out_edges(&l.id).into_iter().enumerate() {
+                let target = &m.topology_graph.edges[i].target;
+                if let Some(t) = cx.node(target) {
+                    lb_slots.0.push((t, lbe, slot));
+                }
+            }
+        }
+        let edge_of: HashMap<&str, Entity> = m
+            .topology_graph
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.as_str(), cx.edge(i)))
+            .collect();
+        let mut items = Vec::new();
+        for ev in &m.events {
+            let id = cx.names.intern(&ev.event_id);
+            let target = cx.names.intern(&ev.target_id);
+            let start = SimTime::from_secs_f64(ev.start.t_start);
+            let end = SimTime::from_secs_f64(ev.end.t_end);
+            let missing = || {
+                BuildError::Topology(format!(
+                    "event {}: unknown target {}",
+                    ev.event_id, ev.target_id
+                ))
+            };
+            let (a, b) = match ev.start.kind {
+                EventKind::ServerDown | EventKind::ServerUp => {
+                    let server = cx.node(&ev.target_id).ok_or_else(missing)?;
+                    (Action::ServerDown { server }, Action::ServerUp { server })
+                }
+                EventKind::NetworkSpikeStart | EventKind::NetworkSpikeEnd => {
+                    let &edge = edge_of.get(ev.target_id.as_str()).ok_or_else(missing)?;
+                    let extra = SimTime::from_secs_f64(ev.start.spike_s.unwrap_or(0.0));
+                    (
+                        Action::SpikeStart { edge, extra },
+                        Action::SpikeEnd { edge, extra },
+                    )
+                }
+            };
+            items.push(Injection {
+                at: start,
+                action: a,
+                record: Injections::record(start, id, target, ev.start.kind),
+            });
+            items.push(Injection {
+                at: end,
+                action: b,
+                record: Injections::record(end, id, target, ev.end.kind),
+            });
+        }
+        let inj = Injections::new(items, lb_slots);
+        let first = inj.next_time().unwrap_or(SimTime::MAX);
+        cx.world.insert_resource(NextSync(first));
+        cx.world.insert_resource(inj);
+        Ok(())
+    }
+
+    fn add_batch_systems(schedule: &mut Schedule, slot: BatchSlot) {
+        schedule.add_systems(apply_injections.in_set(slot));
+    }
+}
 
 /// What an injection edge does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +196,7 @@ pub fn apply_injections(
     mut lbs: Query<&mut LbState>,
     mut edges: Query<&mut EdgeState>,
     mut output: ResMut<Output>,
+    mut next_sync: ResMut<NextSync>,
 ) {
     let now = clock.now;
     while let Some(&item) = inj.items.get(inj.next) {
@@ -144,5 +230,8 @@ pub fn apply_injections(
             }
         }
         output.push_event(&item.record);
+    }
+    if let Some(t) = inj.next_time() {
+        next_sync.0 = next_sync.0.min(t);
     }
 }

@@ -1,11 +1,67 @@
 //! The load balancer: spreads requests over the covered servers that are up.
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemParamItem;
 
 use crate::engine::dispatch::Ctx;
+use crate::engine::node::NodeKind;
+use crate::engine::world::{BuildCx, BuildError};
+use crate::engine::{network, request};
 use crate::metrics::record::{NameId, RequestStatus};
-use crate::model::{edge, request};
-use crate::scenario::schema::LbAlgorithm;
+use crate::scenario::schema::{LbAlgorithm, ScenarioFile};
+
+/// The load-balancer kind.
+pub struct LoadBalancers;
+
+type Param = Query<'static, 'static, (&'static LbConfig, &'static mut LbState)>;
+
+impl NodeKind for LoadBalancers {
+    const NAME: &'static str = "load_balancer";
+    type Param = Param;
+
+    fn declare(file: &ScenarioFile) -> Vec<String> {
+        file.topology_graph
+            .nodes
+            .load_balancer
+            .iter()
+            .map(|l| l.id.clone())
+            .collect()
+    }
+
+    fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
+        let Some(l) = cx.file.topology_graph.nodes.load_balancer.as_ref() else {
+            return Ok(());
+        };
+        let e = cx.require_node(&l.id, "load balancer")?;
+        let slots: Vec<Entity> = cx.out_edges(&l.id).into_iter().map(|(_, e)| e).collect();
+        let n = slots.len();
+        let cfg = LbConfig {
+            name: cx.names.intern(&l.id),
+            algorithm: l.algorithms,
+            edges: slots,
+        };
+        cx.world.entity_mut(e).insert((cfg, LbState::new(n)));
+        Ok(())
+    }
+
+    /// A request reached the load balancer: route it, or drop it if no server
+    /// is up.
+    fn on_arrive(cx: &mut Ctx, lbs: &mut SystemParamItem<Param>, lb: Entity, req: Entity) {
+        let Ok((cfg, mut st)) = lbs.get_mut(lb) else {
+            return;
+        };
+        let chosen = match cfg.algorithm {
+            LbAlgorithm::RoundRobin => st.round_robin(),
+            LbAlgorithm::LeastConnection => {
+                st.least_connection(|slot| network::in_flight(cx, cfg.edges[slot]))
+            }
+        };
+        match chosen {
+            Some(slot) => network::send(cx, cfg.edges[slot], req),
+            None => request::finish(cx, req, RequestStatus::Dropped, Some(cfg.name)),
+        }
+    }
+}
 
 /// Load balancer configuration.
 #[derive(Component, Debug, Clone)]
@@ -25,8 +81,6 @@ pub struct LbState {
     next: usize,
     /// Whether the slot's server is up.
     pub up: Vec<bool>,
-    /// Requests in transit on the slot's edge.
-    pub in_flight: Vec<u32>,
 }
 
 impl LbState {
@@ -35,48 +89,25 @@ impl LbState {
         LbState {
             next: 0,
             up: vec![true; slots],
-            in_flight: vec![0; slots],
         }
     }
 
-    /// The slot for the next request, or None when every server is down.
-    pub fn choose(&mut self, algorithm: LbAlgorithm) -> Option<usize> {
+    /// Round robin over the up slots; None when every server is down.
+    pub fn round_robin(&mut self) -> Option<usize> {
         let n = self.up.len();
-        match algorithm {
-            LbAlgorithm::RoundRobin => {
-                let slot = (0..n).map(|k| (self.next + k) % n).find(|&i| self.up[i])?;
-                self.next = (slot + 1) % n;
-                Some(slot)
-            }
-            LbAlgorithm::LeastConnection => (0..n)
-                .filter(|&i| self.up[i])
-                .min_by_key(|&i| (self.in_flight[i], i)),
-        }
+        let slot = (0..n).map(|k| (self.next + k) % n).find(|&i| self.up[i])?;
+        self.next = (slot + 1) % n;
+        Some(slot)
     }
-}
 
-/// A request reached the load balancer: route it, or drop it if no server is up.
-pub fn on_arrive(cx: &mut Ctx, lb: Entity, req: Entity) {
-    let Ok((cfg, mut st)) = cx.lbs.get_mut(lb) else {
-        return;
-    };
-    match st.choose(cfg.algorithm) {
-        Some(slot) => {
-            let out = cfg.edges[slot];
-            edge::send(cx, out, req);
-        }
-        None => {
-            let name: NameId = cfg.name;
-            request::finish(cx, req, RequestStatus::Dropped, Some(name));
-        }
-    }
-}
-
-/// Keep the slot's in-transit count in step with its edge.
-pub fn sent_on_slot(cx: &mut Ctx, lb: Entity, slot: usize, delta: i32) {
-    if let Ok((_, mut st)) = cx.lbs.get_mut(lb) {
-        let c = &mut st.in_flight[slot];
-        *c = c.saturating_add_signed(delta);
+    /// The up slot with the fewest requests in transit on its edge (ties: the
+    /// first declared); None when every server is down.
+    pub fn least_connection(&self, in_flight: impl Fn(usize) -> f64) -> Option<usize> {
+        (0..self.up.len())
+            .filter(|&i| self.up[i])
+            .map(|i| (in_flight(i) as u64, i))
+            .min()
+            .map(|(_, i)| i)
     }
 }
 
@@ -87,25 +118,21 @@ mod tests {
     #[test]
     fn round_robin_alternates_and_skips_down_servers() {
         let mut st = LbState::new(3);
-        let picks: Vec<_> = (0..6)
-            .map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap())
-            .collect();
+        let picks: Vec<_> = (0..6).map(|_| st.round_robin().unwrap()).collect();
         assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
         st.up[1] = false;
-        let picks: Vec<_> = (0..4)
-            .map(|_| st.choose(LbAlgorithm::RoundRobin).unwrap())
-            .collect();
+        let picks: Vec<_> = (0..4).map(|_| st.round_robin().unwrap()).collect();
         assert_eq!(picks, vec![0, 2, 0, 2]);
         st.up = vec![false; 3];
-        assert_eq!(st.choose(LbAlgorithm::RoundRobin), None);
+        assert_eq!(st.round_robin(), None);
     }
 
     #[test]
     fn least_connection_prefers_the_idle_path_then_declaration_order() {
         let mut st = LbState::new(3);
-        st.in_flight = vec![2, 0, 0];
-        assert_eq!(st.choose(LbAlgorithm::LeastConnection), Some(1));
+        let in_flight = [2.0, 0.0, 0.0];
+        assert_eq!(st.least_connection(|i| in_flight[i]), Some(1));
         st.up[1] = false;
-        assert_eq!(st.choose(LbAlgorithm::LeastConnection), Some(2));
+        assert_eq!(st.least_connection(|i| in_flight[i]), Some(2));
     }
 }

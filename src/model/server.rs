@@ -11,18 +11,224 @@
 use std::collections::VecDeque;
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::{SystemParam, SystemParamItem};
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
-use crate::engine::dispatch::Ctx;
-use crate::engine::event::{Event, EventKind};
-use crate::engine::queue::EventQueue;
+use crate::engine::dispatch::{Ctx, Sched};
+use crate::engine::event::Event;
+use crate::engine::network;
+use crate::engine::node::{BatchSlot, NodeKind};
+use crate::engine::output::Output;
+use crate::engine::request::{Phase, Request};
+use crate::engine::run::{Clock, ResultsSection};
 use crate::engine::time::SimTime;
+use crate::engine::world::{BuildCx, BuildError, Topology, sampler};
 use crate::metrics::gauge::Gauge;
-use crate::metrics::record::NameId;
-use crate::model::edge;
-use crate::model::request::{Phase, Request};
+use crate::metrics::record::{EntityKind, NameId, SampleRecord};
+use crate::metrics::summary::ServerSummary;
 use crate::scenario::rv::Sampler;
+use crate::scenario::schema::{SampleMetric, ScenarioFile, StepFamily};
+
+/// The server kind.
+pub struct Servers;
+
+/// Local event codes.
+const CPU_DONE: u16 = 0;
+const IO_DONE: u16 = 1;
+
+/// What server handlers touch: the servers, and work decided while a server
+/// was borrowed.
+#[derive(SystemParam)]
+pub struct ServerParam<'w, 's> {
+    q: Query<'w, 's, (&'static ServerConfig, &'static mut ServerState)>,
+    hand: Local<'s, Handoffs>,
+}
+
+type Param = ServerParam<'static, 'static>;
+
+/// The servers in declaration order and the gauges they write.
+#[derive(Resource, Debug, Clone)]
+pub struct ServerList {
+    /// Server entities.
+    pub servers: Vec<Entity>,
+}
+
+impl NodeKind for Servers {
+    const NAME: &'static str = "server";
+    const EVENTS: &'static [&'static str] = &["cpu_done", "io_done"];
+    type Param = Param;
+
+    fn declare(file: &ScenarioFile) -> Vec<String> {
+        file.topology_graph
+            .nodes
+            .servers
+            .iter()
+            .map(|s| s.id.clone())
+            .collect()
+    }
+
+    fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
+        let mut list = Vec::new();
+        for s in &cx.file.topology_graph.nodes.servers {
+            let e = cx.require_node(&s.id, "server")?;
+            let cfg = build_config(cx, s)?;
+            let st = ServerState::new(cfg.cores, cx.stream("server", &s.id));
+            cx.world.entity_mut(e).insert((cfg, st));
+            list.push(e);
+        }
+        cx.world.insert_resource(ServerList { servers: list });
+        Ok(())
+    }
+
+    fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, node: Entity, req: Entity) {
+        on_arrive(cx, p, node, req);
+        start_admitted_all(cx, p);
+    }
+
+    fn on_event(cx: &mut Ctx, p: &mut SystemParamItem<Param>, local: u16, ev: Event) {
+        step_done(cx, p, ev.target, ev.request, local == IO_DONE);
+        start_admitted_all(cx, p);
+    }
+
+    fn add_batch_systems(schedule: &mut Schedule, slot: BatchSlot) {
+        schedule.add_systems(sample_servers.in_set(slot));
+    }
+
+    fn summarize(world: &World, topo: &Topology, until: SimTime, out: &mut ResultsSection) {
+        let Some(list) = world.get_resource::<ServerList>() else {
+            return;
+        };
+        let secs = until.as_secs_f64();
+        for &e in &list.servers {
+            let (Some(cfg), Some(st)) = (world.get::<ServerConfig>(e), world.get::<ServerState>(e))
+            else {
+                continue;
+            };
+            let g = &st.gauges;
+            let core_secs = f64::from(cfg.cores) * secs;
+            out.servers.push(ServerSummary {
+                id: topo.names.get(cfg.name).to_owned(),
+                cpu_cores: cfg.cores,
+                served: st.served,
+                cpu_utilisation: if core_secs > 0.0 {
+                    g.busy_cores.run_integral_secs() / core_secs
+                } else {
+                    0.0
+                },
+                ready_queue_mean: g.ready_queue.run_mean(until),
+                ready_queue_max: g.ready_queue.run_max(),
+                io_sleep_mean: g.io_sleep.run_mean(until),
+                io_sleep_max: g.io_sleep.run_max(),
+                ram_in_use_mean_mb: g.ram_in_use.run_mean(until),
+                ram_in_use_max_mb: g.ram_in_use.run_max(),
+                ram_wait_queue_mean: g.ram_wait.run_mean(until),
+                ram_wait_queue_max: g.ram_wait.run_max(),
+            });
+        }
+    }
+}
+
+/// A server's configuration from its scenario entry.
+fn build_config(
+    cx: &mut BuildCx,
+    s: &crate::scenario::schema::Server,
+) -> Result<ServerConfig, BuildError> {
+    let mut endpoints = Vec::with_capacity(s.endpoints.len());
+    for ep in &s.endpoints {
+        let mut ram = Vec::new();
+        let mut steps = Vec::new();
+        for (k, step) in ep.steps.iter().enumerate() {
+            for (family, value) in step.step_operation.entries() {
+                let what = || format!("server {} endpoint {} step {k}", s.id, ep.endpoint_name);
+                let smp = sampler(what, Sampler::for_step(value))?;
+                match family {
+                    StepFamily::Ram => ram.push(smp),
+                    StepFamily::Cpu => steps.push(StepPlan {
+                        work: Work::Cpu,
+                        duration: smp,
+                    }),
+                    StepFamily::Io => steps.push(StepPlan {
+                        work: Work::Io,
+                        duration: smp,
+                    }),
+                }
+            }
+        }
+        endpoints.push(EndpointPlan {
+            name: cx.names.intern(&ep.endpoint_name),
+            ram,
+            steps,
+        });
+    }
+    let cumulative_weights =
+        if s.endpoints.iter().all(|ep| ep.probability.is_some()) && s.endpoints.len() > 1 {
+            s.endpoints
+                .iter()
+                .scan(0.0, |acc, ep| {
+                    *acc += ep.probability.unwrap_or(0.0);
+                    Some(*acc)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let cores = u32::try_from(s.server_resources.cpu_cores.max(1)).unwrap_or(u32::MAX);
+    Ok(ServerConfig {
+        name: cx.names.intern(&s.id),
+        cores,
+        ram_mb: s.server_resources.ram_mb as f64,
+        endpoints,
+        cumulative_weights,
+        out_edge: cx
+            .out_edges(&s.id)
+            .first()
+            .map_or(Entity::PLACEHOLDER, |&(_, e)| e),
+    })
+}
+
+/// Batch system: take a sample of every server gauge at a tick.
+fn sample_servers(
+    clock: Res<Clock>,
+    topo: Res<Topology>,
+    list: Option<Res<ServerList>>,
+    mut servers: Query<(&ServerConfig, &mut ServerState)>,
+    mut output: ResMut<Output>,
+) {
+    let Some(list) = list else {
+        return;
+    };
+    if !clock.tick {
+        return;
+    }
+    let t = clock.now;
+    for &e in &list.servers {
+        let Ok((cfg, mut st)) = servers.get_mut(e) else {
+            continue;
+        };
+        let g = &mut st.gauges;
+        let readings = [
+            (SampleMetric::ReadyQueueLen, g.ready_queue.tick(t)),
+            (SampleMetric::EventLoopIoSleep, g.io_sleep.tick(t)),
+            (SampleMetric::RamInUse, g.ram_in_use.tick(t)),
+            (SampleMetric::BusyCores, g.busy_cores.tick(t)),
+            (SampleMetric::RamWaitQueueLen, g.ram_wait.tick(t)),
+        ];
+        for (metric, r) in readings {
+            if topo.samples(metric) {
+                output.push_sample(&SampleRecord {
+                    t,
+                    entity_kind: EntityKind::Server,
+                    entity: cfg.name,
+                    metric,
+                    value: r.value,
+                    mean: r.mean,
+                    max: r.max,
+                });
+            }
+        }
+    }
+}
 
 /// What a step needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,12 +354,13 @@ fn pick_endpoint(cfg: &ServerConfig, rng: &mut Pcg64) -> usize {
 }
 
 /// A request arrives: choose its endpoint and admit it, or queue it for RAM.
-pub fn on_arrive(cx: &mut Ctx, server: Entity, req: Entity) {
+fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: Entity) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
+    let Ok((cfg, mut st)) = p.q.get_mut(server) else {
         return;
     };
-    let Ok(mut r) = cx.requests.get_mut(req) else {
+    let (requests, mut sched) = cx.requests_and_sched();
+    let Ok(mut r) = requests.get_mut(req) else {
         return;
     };
     let st = &mut *st;
@@ -169,8 +376,8 @@ pub fn on_arrive(cx: &mut Ctx, server: Entity, req: Entity) {
         st.gauges.ram_in_use.set(now, st.ram_in_use);
         r.ram = need;
         let r = &mut *r;
-        let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
-        after_advance(cx, req, out);
+        let out = advance(now, &mut sched, &mut p.hand, server, cfg, st, req, r);
+        after_advance(cx, &mut p.hand, req, out);
     } else {
         st.ram_queue.push_back((req, need));
         st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
@@ -178,19 +385,10 @@ pub fn on_arrive(cx: &mut Ctx, server: Entity, req: Entity) {
     }
 }
 
-/// A CPU step ended: move to the next step, keeping the core.
-pub fn on_cpu_done(cx: &mut Ctx, server: Entity, req: Entity) {
-    step_done(cx, server, req, false);
-}
-
-/// An I/O step ended: move to the next step.
-pub fn on_io_done(cx: &mut Ctx, server: Entity, req: Entity) {
-    step_done(cx, server, req, true);
-}
-
-/// The request's current step ended: start the next one (or finish).
-fn step_done(cx: &mut Ctx, server: Entity, req: Entity, io: bool) {
-    proceed(cx, server, req, |now, st, r| {
+/// The request's current step ended: start the next one (or finish). A CPU
+/// step's successor keeps the core.
+fn step_done(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: Entity, io: bool) {
+    proceed(cx, p, server, req, |now, st, r| {
         if io {
             st.io_sleeping -= 1;
             st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
@@ -199,9 +397,11 @@ fn step_done(cx: &mut Ctx, server: Entity, req: Entity, io: bool) {
     });
 }
 
-/// Start a request that was admitted from the RAM queue holding `ram` MB.
-pub fn start_admitted(cx: &mut Ctx, server: Entity, req: Entity, ram: f64) {
-    proceed(cx, server, req, |_, _, r| r.ram = ram);
+/// Start the requests admitted from a RAM queue by the handler that just ran.
+fn start_admitted_all(cx: &mut Ctx, p: &mut SystemParamItem<Param>) {
+    while let Some((s, r, ram)) = p.hand.admitted.pop_front() {
+        proceed(cx, p, s, r, |_, _, r| r.ram = ram);
+    }
 }
 
 /// Look the server and the request up once, apply `update`, then start the
@@ -209,21 +409,23 @@ pub fn start_admitted(cx: &mut Ctx, server: Entity, req: Entity, ram: f64) {
 #[inline]
 fn proceed(
     cx: &mut Ctx,
+    p: &mut SystemParamItem<Param>,
     server: Entity,
     req: Entity,
     update: impl FnOnce(SimTime, &mut ServerState, &mut Request),
 ) {
     let now = cx.now;
-    let Ok((cfg, mut st)) = cx.servers.get_mut(server) else {
+    let Ok((cfg, mut st)) = p.q.get_mut(server) else {
         return;
     };
-    let Ok(mut r) = cx.requests.get_mut(req) else {
+    let (requests, mut sched) = cx.requests_and_sched();
+    let Ok(mut r) = requests.get_mut(req) else {
         return;
     };
     let (st, r) = (&mut *st, &mut *r);
     update(now, st, r);
-    let out = advance(now, cx.queue, &mut cx.hand, server, cfg, st, req, r);
-    after_advance(cx, req, out);
+    let out = advance(now, &mut sched, &mut p.hand, server, cfg, st, req, r);
+    after_advance(cx, &mut p.hand, req, out);
 }
 
 /// What is left to do once the server and the request are released.
@@ -236,11 +438,11 @@ enum After {
 
 /// Finish what [`advance`] could not do while it held the server and the
 /// request: a core hand-over, then the departure. Requests admitted from the
-/// RAM queue start after the current handler ([`Ctx::run_until`]).
-fn after_advance(cx: &mut Ctx, req: Entity, out: After) {
-    start_handover(cx);
+/// RAM queue start after the current handler ([`start_admitted_all`]).
+fn after_advance(cx: &mut Ctx, hand: &mut Handoffs, req: Entity, out: After) {
+    start_handover(cx, hand);
     if let After::Leave(edge) = out {
-        edge::send(cx, edge, req);
+        network::send(cx, edge, req);
     }
 }
 
@@ -249,7 +451,7 @@ fn after_advance(cx: &mut Ctx, req: Entity, out: After) {
 #[inline]
 fn advance(
     now: SimTime,
-    queue: &mut EventQueue,
+    sched: &mut Sched,
     hand: &mut Handoffs,
     server: Entity,
     cfg: &ServerConfig,
@@ -283,13 +485,13 @@ fn advance(
     match s.work {
         Work::Cpu => {
             if r.holds_core {
-                schedule(queue, EventKind::CpuDone, now + d, server, req);
+                sched.schedule(now + d, CPU_DONE, server, req, 0);
             } else if st.free_cores > 0 {
                 st.free_cores -= 1;
                 st.gauges
                     .busy_cores
                     .set(now, f64::from(cfg.cores - st.free_cores));
-                schedule(queue, EventKind::CpuDone, now + d, server, req);
+                sched.schedule(now + d, CPU_DONE, server, req, 0);
                 r.holds_core = true;
                 r.enter(now, Phase::Cpu);
             } else {
@@ -302,7 +504,7 @@ fn advance(
         Work::Io => {
             st.io_sleeping += 1;
             st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
-            schedule(queue, EventKind::IoDone, now + d, server, req);
+            sched.schedule(now + d, IO_DONE, server, req, 0);
             if r.holds_core {
                 release_core(&mut hand.core, st, server, cfg.cores, now);
             }
@@ -355,26 +557,14 @@ fn release_core(
 }
 
 /// Finish a core hand-over decided by [`release_core`].
-fn start_handover(cx: &mut Ctx) {
+fn start_handover(cx: &mut Ctx, hand: &mut Handoffs) {
     let now = cx.now;
-    if let Some((server, next)) = cx.hand.core.take()
+    if let Some((server, next)) = hand.core.take()
         && let Ok(mut r) = cx.requests.get_mut(next)
     {
         r.holds_core = true;
         r.enter(now, Phase::Cpu);
         let d = r.pending_cpu;
-        schedule(cx.queue, EventKind::CpuDone, now + d, server, next);
+        cx.schedule(now + d, CPU_DONE, server, next, 0);
     }
-}
-
-fn schedule(queue: &mut EventQueue, kind: EventKind, at: SimTime, server: Entity, req: Entity) {
-    queue.schedule(
-        at,
-        Event {
-            kind,
-            target: server,
-            request: req,
-            tag: 0,
-        },
-    );
 }

@@ -2,8 +2,8 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::engine::dispatch::Ctx;
-use crate::engine::time::SimTime;
+use super::dispatch::Ctx;
+use super::time::SimTime;
 use crate::metrics::record::{NameId, RequestRecord, RequestStatus};
 
 /// Where a request's time is going right now; every instant of its life is in
@@ -32,6 +32,8 @@ pub struct Request {
     pub id: u64,
     /// Generator name.
     pub generator: NameId,
+    /// Name of the client it was generated for.
+    pub client: NameId,
     /// Generation time.
     pub created: SimTime,
     /// Server that served it, once it reached one.
@@ -58,10 +60,11 @@ pub struct Request {
 
 impl Request {
     /// A request generated at `now`, entering its first edge.
-    pub fn new(id: u64, generator: NameId, now: SimTime) -> Self {
+    pub fn new(id: u64, generator: NameId, client: NameId, now: SimTime) -> Self {
         Request {
             id,
             generator,
+            client,
             created: now,
             server: None,
             endpoint: 0,
@@ -120,7 +123,7 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
     let record = RequestRecord {
         request_id: r.id,
         generator: r.generator,
-        client: cx.client_name,
+        client: r.client,
         server: r.server,
         endpoint: r.endpoint_name,
         status,

@@ -1,28 +1,21 @@
-//! Edges: network links with a latency distribution, dropout and spikes.
+//! The network: edges are links with a latency distribution, dropout and
+//! spikes. Every request moving between two nodes goes through [`send`]; its
+//! arrival event hands it to the target node's kind (see
+//! [`crate::engine::node`]), which is how nodes talk without knowing each
+//! other's kinds.
 
 use bevy_ecs::prelude::*;
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
-use crate::engine::dispatch::Ctx;
-use crate::engine::event::{Event, EventKind};
-use crate::engine::time::SimTime;
+use super::dispatch::Ctx;
+use super::event::{Event, EventKind};
+use super::node::KindId;
+use super::request;
+use super::time::SimTime;
 use crate::metrics::gauge::Gauge;
 use crate::metrics::record::{NameId, RequestStatus};
-use crate::model::request;
-use crate::model::{client, load_balancer, server};
 use crate::scenario::rv::Sampler;
-
-/// What kind of node an edge delivers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
-    /// The client.
-    Client,
-    /// A load balancer.
-    LoadBalancer,
-    /// A server.
-    Server,
-}
 
 /// Edge configuration.
 #[derive(Component, Debug, Clone)]
@@ -36,10 +29,7 @@ pub struct EdgeConfig {
     /// Receiving node.
     pub target: Entity,
     /// Its kind.
-    pub target_kind: NodeKind,
-    /// When the source is a least-connection load balancer: it and this edge's
-    /// slot in its in-transit table (round robin keeps no such table).
-    pub lb_slot: Option<(Entity, usize)>,
+    pub target_kind: KindId,
 }
 
 /// Edge state.
@@ -88,38 +78,34 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
         return;
     }
     let delay = SimTime::from_secs_f64(cfg.latency.sample(&mut st.rng)) + st.spike;
-    let lb_slot = cfg.lb_slot;
     let v = st.in_flight.value() + 1.0;
     st.in_flight.set(now, v);
     cx.queue.schedule(
         now + delay,
         Event {
-            kind: EventKind::EdgeArrive,
+            kind: EventKind::EDGE_ARRIVE,
             target: edge,
             request: req,
             tag: 0,
         },
     );
-    if let Some((lb, slot)) = lb_slot {
-        load_balancer::sent_on_slot(cx, lb, slot, 1);
-    }
 }
 
-/// A request reaches the end of an edge: hand it to the target node.
-pub fn on_arrive(cx: &mut Ctx, edge: Entity, req: Entity) {
+/// Requests in transit on `edge` now.
+#[inline]
+pub fn in_flight(cx: &Ctx, edge: Entity) -> f64 {
+    cx.edges
+        .get(edge)
+        .map_or(0.0, |(_, st)| st.in_flight.value())
+}
+
+/// A request reaches the end of an edge: returns the node to hand it to.
+pub fn on_arrive(cx: &mut Ctx, edge: Entity) -> Option<(Entity, KindId)> {
     let now = cx.now;
     let Ok((cfg, mut st)) = cx.edges.get_mut(edge) else {
-        return;
+        return None;
     };
     let v = st.in_flight.value() - 1.0;
     st.in_flight.set(now, v);
-    let (target, kind, lb_slot) = (cfg.target, cfg.target_kind, cfg.lb_slot);
-    if let Some((lb, slot)) = lb_slot {
-        load_balancer::sent_on_slot(cx, lb, slot, -1);
-    }
-    match kind {
-        NodeKind::Client => client::on_arrive(cx, target, req),
-        NodeKind::LoadBalancer => load_balancer::on_arrive(cx, target, req),
-        NodeKind::Server => server::on_arrive(cx, target, req),
-    }
+    Some((cfg.target, cfg.target_kind))
 }
