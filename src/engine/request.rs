@@ -20,6 +20,8 @@ pub enum Phase {
     Cpu,
     /// In an I/O wait.
     Io,
+    /// Waiting for calls to other services (core released, RAM held).
+    Call,
 }
 
 /// The request component: identity, route position and time accounting.
@@ -55,7 +57,7 @@ pub struct Request {
     phase: Phase,
     phase_since: SimTime,
     /// Accumulated time per phase, indexed by `Phase as usize`.
-    spent: [SimTime; 5],
+    spent: [SimTime; 6],
 }
 
 impl Request {
@@ -76,7 +78,7 @@ impl Request {
             pending_cpu: SimTime::ZERO,
             phase: Phase::Network,
             phase_since: now,
-            spent: [SimTime::ZERO; 5],
+            spent: [SimTime::ZERO; 6],
         }
     }
 
@@ -135,6 +137,7 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
         cpu: r.spent(Phase::Cpu),
         io: r.spent(Phase::Io),
         network: r.spent(Phase::Network),
+        call: r.spent(Phase::Call),
     };
     // Keep the entity for the next request instead of despawning it: see
     // [`spawn`].

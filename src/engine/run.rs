@@ -387,7 +387,7 @@ pub fn run(
             return Err(RunError::Output(e));
         }
         let stats = world.resource::<RunStats>();
-        let in_flight = stats.generated() - stats.completed() - stats.dropped();
+        let in_flight = stats.in_flight();
         if in_flight > max_in_flight {
             return Err(RunError::Backlog {
                 in_flight,
@@ -538,7 +538,8 @@ fn summarize(
         generated: stats.generated(),
         completed: stats.completed(),
         dropped: stats.dropped(),
-        in_flight_at_horizon: stats.generated() - stats.completed() - stats.dropped(),
+        in_flight_at_horizon: stats.in_flight(),
+        by_status: stats.by_status(),
     };
     let mut out = ResultsSection {
         requests,

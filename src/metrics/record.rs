@@ -61,23 +61,106 @@ impl Names {
     }
 }
 
-/// How a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a request (root or call) ended: exactly one of these each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RequestStatus {
-    /// Came back to the client.
+    /// Came back to its caller (the client for a root request).
     Completed,
     /// Lost on an edge (or found no server up at a load balancer).
     Dropped,
+    /// No socket at the target.
+    Refused,
+    /// A queue cap was reached.
+    Rejected,
+    /// No rate-limit token.
+    RateLimited,
+    /// The caller stopped waiting (a call's `timeout_s`).
+    TimedOut,
+    /// A circuit breaker was open.
+    CircuitOpen,
+    /// No connection from the pool in time.
+    PoolTimeout,
+    /// A dependency failed and there was no retry left.
+    Failed,
 }
 
 impl RequestStatus {
+    /// Every status, in column order.
+    pub const ALL: [RequestStatus; 9] = [
+        RequestStatus::Completed,
+        RequestStatus::Dropped,
+        RequestStatus::Refused,
+        RequestStatus::Rejected,
+        RequestStatus::RateLimited,
+        RequestStatus::TimedOut,
+        RequestStatus::CircuitOpen,
+        RequestStatus::PoolTimeout,
+        RequestStatus::Failed,
+    ];
+
     /// Column spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             RequestStatus::Completed => "completed",
             RequestStatus::Dropped => "dropped",
+            RequestStatus::Refused => "refused",
+            RequestStatus::Rejected => "rejected",
+            RequestStatus::RateLimited => "rate_limited",
+            RequestStatus::TimedOut => "timed_out",
+            RequestStatus::CircuitOpen => "circuit_open",
+            RequestStatus::PoolTimeout => "pool_timeout",
+            RequestStatus::Failed => "failed",
         }
     }
+}
+
+/// Where a request's or call's time went, per phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Breakdown {
+    /// Time waiting for RAM.
+    pub ram_wait: SimTime,
+    /// Time waiting for a core.
+    pub cpu_wait: SimTime,
+    /// Time running on a core.
+    pub cpu: SimTime,
+    /// Time in I/O waits.
+    pub io: SimTime,
+    /// Time waiting for calls to other services (core released).
+    pub call: SimTime,
+    /// Time in transit on edges.
+    pub network: SimTime,
+}
+
+/// One row of `spans.parquet`: one call from a caller to a callee.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpanRecord {
+    /// The root request's id (`request_id` in `requests.parquet`).
+    pub trace_id: u64,
+    /// This call's id, unique in the run (from 1).
+    pub span_id: u64,
+    /// The calling span; `None` when the caller serves the root request.
+    pub parent_span_id: Option<u64>,
+    /// The calling server.
+    pub caller: NameId,
+    /// The node called (as named in the `call` step: a server or a load balancer).
+    pub callee: NameId,
+    /// The server that served it, if it reached one.
+    pub server: Option<NameId>,
+    /// The endpoint called.
+    pub endpoint: Option<NameId>,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// How the call ended.
+    pub status: RequestStatus,
+    /// Where it was dropped (edge or load balancer id).
+    pub dropped_on: Option<NameId>,
+    /// When the caller sent it.
+    pub start: SimTime,
+    /// When its reply reached the caller (or it was lost, or the caller
+    /// stopped waiting: then the deadline).
+    pub end: SimTime,
+    /// Where its time went (until its reply or its loss).
+    pub breakdown: Breakdown,
 }
 
 /// One row of `requests.parquet`: a request that finished or was dropped.
@@ -111,6 +194,8 @@ pub struct RequestRecord {
     pub io: SimTime,
     /// Time in transit on edges.
     pub network: SimTime,
+    /// Time waiting for calls to other services.
+    pub call: SimTime,
 }
 
 /// Kind of entity a gauge belongs to.

@@ -141,16 +141,24 @@ pub fn events() -> SchemaRef {
     ]))
 }
 
-/// Dictionary of the `status` column; a status's key is its index here.
-pub const STATUS_VALUES: [&str; 2] = ["completed", "dropped"];
+/// Dictionary of the `status` column, in [`RequestStatus::ALL`] order; a
+/// status's key is its index here.
+pub const STATUS_VALUES: [&str; RequestStatus::ALL.len()] = [
+    "completed",
+    "dropped",
+    "refused",
+    "rejected",
+    "rate_limited",
+    "timed_out",
+    "circuit_open",
+    "pool_timeout",
+    "failed",
+];
 
 /// Key of a status in [`STATUS_VALUES`].
 #[inline]
 pub fn status_key(s: RequestStatus) -> u32 {
-    match s {
-        RequestStatus::Completed => 0,
-        RequestStatus::Dropped => 1,
-    }
+    s as u32
 }
 
 /// Dictionary of the `entity_kind` column.

@@ -524,6 +524,7 @@ mod tests {
             cpu: SimTime::ZERO,
             io: SimTime::ZERO,
             network: SimTime::ZERO,
+            call: SimTime::ZERO,
         }
     }
 

@@ -21,6 +21,8 @@ pub struct RunStats {
     generated: u64,
     completed: u64,
     dropped: u64,
+    /// Root requests ended, per status (`RequestStatus as usize`).
+    ended: [u64; RequestStatus::ALL.len()],
     hist: Histogram<u64>,
     sum_ns: u128,
     /// Welford running mean and M2 of latency in seconds (for the variance).
@@ -40,6 +42,7 @@ impl RunStats {
             generated: 0,
             completed: 0,
             dropped: 0,
+            ended: [0; RequestStatus::ALL.len()],
             // A latency can never exceed the horizon; bounding the histogram by it
             // keeps `saturating_record` exact (it clamps rather than resizes).
             hist: Histogram::new_with_bounds(1, horizon.as_nanos().max(2), 3)
@@ -63,8 +66,16 @@ impl RunStats {
     /// Account a request that ended.
     #[inline]
     pub fn record(&mut self, r: &RequestRecord) {
+        self.ended[r.status as usize] += 1;
         match r.status {
             RequestStatus::Dropped => self.dropped += 1,
+            RequestStatus::Refused
+            | RequestStatus::Rejected
+            | RequestStatus::RateLimited
+            | RequestStatus::TimedOut
+            | RequestStatus::CircuitOpen
+            | RequestStatus::PoolTimeout
+            | RequestStatus::Failed => {}
             RequestStatus::Completed => {
                 self.completed += 1;
                 let lat = r.finished - r.created;
@@ -98,6 +109,24 @@ impl RunStats {
     /// Requests dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Root requests ended so far, with any status.
+    pub fn ended(&self) -> u64 {
+        self.ended.iter().sum()
+    }
+
+    /// Root requests still in the system.
+    pub fn in_flight(&self) -> u64 {
+        self.generated - self.ended()
+    }
+
+    /// Root requests ended so far, per status, every status listed.
+    pub fn by_status(&self) -> std::collections::BTreeMap<String, u64> {
+        RequestStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), self.ended[*s as usize]))
+            .collect()
     }
 
     /// Latency summary of completed requests.
@@ -199,6 +228,9 @@ pub struct RequestCounts {
     pub dropped: u64,
     /// Still in the system at the horizon.
     pub in_flight_at_horizon: u64,
+    /// Ended, per status (every status of the `status` column, zeros included).
+    #[serde(default)]
+    pub by_status: std::collections::BTreeMap<String, u64>,
 }
 
 /// Per-server aggregates over the run.

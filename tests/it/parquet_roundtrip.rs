@@ -116,6 +116,7 @@ fn request(w: &World, i: u64) -> RequestRecord {
         cpu,
         io,
         network,
+        call: SimTime::ZERO,
     }
 }
 
@@ -475,6 +476,7 @@ fn write_synthetic_run(dir: &Path) -> Vec<PathBuf> {
             created,
             finished: created + network + cpu_wait + cpu + io,
             ram_wait: SimTime::ZERO,
+            call: SimTime::ZERO,
             cpu_wait,
             cpu,
             io,
