@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per behaviour.
 mod compat;
 mod determinism;
+mod golden;
 mod load_balancer;
 mod oracles;
 mod outputs;
