@@ -22,6 +22,7 @@ fn event() -> Event {
         target: Entity::PLACEHOLDER,
         request: Entity::PLACEHOLDER,
         tag: 0,
+        aux: 0,
     }
 }
 

@@ -63,6 +63,7 @@ pub struct Core<'w, 's> {
     pool: ResMut<'w, RequestPool>,
     edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
     requests: Query<'w, 's, &'static mut Request>,
+    nodes: Query<'w, 's, &'static NodeKindOf>,
 }
 
 /// Where each global event kind goes.
@@ -70,6 +71,8 @@ pub struct Core<'w, 's> {
 enum Route {
     /// An edge arrival (the engine's own).
     EdgeArrive,
+    /// A hand-over to a node without an edge (the engine's own).
+    Deliver,
     /// Kind `0`'s local event `1`.
     Kind(KindId, u16),
 }
@@ -92,7 +95,8 @@ impl Dispatcher {
             .event_table()
             .into_iter()
             .map(|(_, kind, local)| match kind {
-                None => Route::EdgeArrive,
+                None if local == 0 => Route::EdgeArrive,
+                None => Route::Deliver,
                 Some(k) => Route::Kind(k, local),
             })
             .collect();
@@ -112,7 +116,7 @@ impl Dispatcher {
     /// Dispatch every event due strictly before `limit`.
     pub fn until(&mut self, world: &mut World, limit: SimTime, dstats: &mut DispatchStats) {
         loop {
-            if world.resource::<RequestPool>().spare.is_empty() {
+            if world.resource::<RequestPool>().spare.len() <= MAX_SPAWNS_PER_EVENT {
                 RequestPool::refill(world);
             }
             let drained = {
@@ -131,6 +135,7 @@ impl Dispatcher {
                         None => return,
                     }
                 }
+                let nodes = core.nodes;
                 let mut cx = Ctx {
                     now: core.queue.now(),
                     queue: core.queue.into_inner(),
@@ -141,14 +146,12 @@ impl Dispatcher {
                     requests: core.requests,
                     base: EventBase(0),
                 };
-                run_until(
-                    &mut cx,
-                    &mut lives,
-                    &self.bases,
-                    &self.routes,
-                    limit,
-                    dstats,
-                )
+                let tables = Tables {
+                    bases: &self.bases,
+                    routes: &self.routes,
+                    nodes: &nodes,
+                };
+                run_until(&mut cx, &mut lives, &tables, limit, dstats)
             };
             self.core.apply(world);
             for k in &mut self.kinds {
@@ -237,6 +240,29 @@ impl Sched<'_> {
                 target,
                 request,
                 tag,
+                aux: 0,
+            },
+        );
+    }
+
+    /// Schedule local event `local` at `at` with both spare words.
+    #[inline]
+    pub fn schedule_aux(
+        &mut self,
+        at: SimTime,
+        local: u16,
+        target: Entity,
+        request: Entity,
+        (tag, aux): (u32, u16),
+    ) {
+        self.queue.schedule(
+            at,
+            Event {
+                kind: self.base.kind(local),
+                target,
+                request,
+                tag,
+                aux,
             },
         );
     }
@@ -247,12 +273,14 @@ impl Sched<'_> {
 fn run_until(
     cx: &mut Ctx,
     lives: &mut [Box<dyn LiveKind + '_>],
-    bases: &[EventBase],
-    routes: &[Route],
+    tables: &Tables,
     limit: SimTime,
     dstats: &mut DispatchStats,
 ) -> bool {
-    while !cx.spare.is_empty() {
+    let (bases, routes) = (tables.bases, tables.routes);
+    // A handler spawns at most one request per call of a `parallel` step
+    // (validation caps them), so this many spare entities always suffice.
+    while cx.spare.len() > MAX_SPAWNS_PER_EVENT {
         let Some((t, ev)) = cx.queue.pop_before(limit) else {
             return true;
         };
@@ -267,6 +295,12 @@ fn run_until(
                     lives[kind.0 as usize].arrive(cx, node, ev.request);
                 }
             }
+            Route::Deliver => {
+                if let Ok(&NodeKindOf(kind)) = tables.nodes.get(ev.target) {
+                    cx.base = bases[kind.0 as usize];
+                    lives[kind.0 as usize].arrive(cx, ev.target, ev.request);
+                }
+            }
             Route::Kind(kind, local) => {
                 cx.base = bases[kind.0 as usize];
                 lives[kind.0 as usize].event(cx, local, ev);
@@ -278,6 +312,21 @@ fn run_until(
     }
     false
 }
+
+/// Most requests one handler may spawn (calls of one `parallel` step plus
+/// the next generated request).
+pub const MAX_SPAWNS_PER_EVENT: usize = 65;
+
+/// The dispatcher's lookup tables for one phase.
+struct Tables<'a, 'w, 's> {
+    bases: &'a [EventBase],
+    routes: &'a [Route],
+    nodes: &'a Query<'w, 's, &'static NodeKindOf>,
+}
+
+/// The kind of a node entity (every node carries one).
+#[derive(Component, Debug, Clone, Copy)]
+pub struct NodeKindOf(pub KindId);
 
 /// Per-kind event counts, and per-kind handler wall time when profiling
 /// (indexed by `EventKind.0`).

@@ -16,9 +16,12 @@ pub struct EventKind(pub u16);
 impl EventKind {
     /// A request reaches the end of an edge (`target` = edge).
     pub const EDGE_ARRIVE: EventKind = EventKind(0);
+    /// A request is handed to a node without crossing an edge (`target` =
+    /// node): a lost call going back to a caller that has no timeout.
+    pub const DELIVER: EventKind = EventKind(1);
 
     /// Names of the engine's own event kinds, by number.
-    pub const CORE: [&'static str; 1] = ["edge_arrive"];
+    pub const CORE: [&'static str; 2] = ["edge_arrive", "deliver"];
 }
 
 /// A scheduled occurrence.
@@ -30,6 +33,8 @@ pub struct Event {
     pub target: Entity,
     /// The request concerned (`Entity::PLACEHOLDER` for generator events).
     pub request: Entity,
-    /// A spare word (a call step's sequence number; tags in tests).
+    /// A spare word (a wait's id; tags in tests).
     pub tag: u32,
+    /// A second spare word (a call's index in its wait).
+    pub aux: u16,
 }

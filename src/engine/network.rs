@@ -87,6 +87,7 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
             target: edge,
             request: req,
             tag: 0,
+            aux: 0,
         },
     );
 }

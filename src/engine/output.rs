@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 
 use bevy_ecs::prelude::*;
 
-use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord};
+use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord, SpanRecord};
 use crate::metrics::sink::{OutputError, Sinks};
 
 /// Output sinks plus the first error any push returned.
@@ -62,6 +62,12 @@ impl Output {
     pub fn push_sample(&mut self, s: &SampleRecord) {
         let res = self.sinks().push_sample(s);
         self.keep(res);
+    }
+
+    /// Append a span record (one call).
+    #[inline]
+    pub fn push_span(&mut self, _s: &SpanRecord) {
+        // Written by the spans sink (spans.parquet).
     }
 
     /// Append an injected event record.

@@ -493,6 +493,7 @@ mod tests {
             target: Entity::PLACEHOLDER,
             request: Entity::PLACEHOLDER,
             tag,
+            aux: 0,
         }
     }
 

@@ -3,8 +3,9 @@
 use bevy_ecs::prelude::*;
 
 use super::dispatch::Ctx;
+use super::event::{Event, EventKind};
 use super::time::SimTime;
-use crate::metrics::record::{NameId, RequestRecord, RequestStatus};
+use crate::metrics::record::{Breakdown, NameId, RequestRecord, RequestStatus, SpanRecord};
 
 /// Where a request's time is going right now; every instant of its life is in
 /// exactly one phase, so the per-phase totals add up to its latency.
@@ -22,6 +23,53 @@ pub enum Phase {
     Io,
     /// Waiting for calls to other services (core released, RAM held).
     Call,
+}
+
+/// What a call knows of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The root request's id.
+    pub trace: u64,
+    /// The calling request's entity.
+    pub parent: Entity,
+    /// The caller's wait this call belongs to ([`Wait::id`]).
+    pub parent_wait: u32,
+    /// Its place among the wait's calls.
+    pub index: u16,
+    /// The calling request's span, if the caller is itself a call.
+    pub parent_span: Option<u64>,
+    /// The calling server's name.
+    pub caller: NameId,
+    /// The node called, as named in the step.
+    pub callee: NameId,
+    /// When the caller stops waiting (`SimTime::MAX`: never).
+    pub deadline: SimTime,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+}
+
+/// A request's wait in a `call` or `parallel` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wait {
+    /// Unique among the run's waits (late replies and timeouts compare it).
+    pub id: u32,
+    /// Successes needed to resume.
+    pub need: u16,
+    /// Calls sent.
+    pub total: u16,
+    /// Successes so far.
+    pub ok: u16,
+    /// Failures (including timeouts) so far.
+    pub failed: u16,
+    /// Calls answered or given up on, one bit each.
+    pub done: u64,
+}
+
+impl Wait {
+    /// Whether the join can no longer succeed.
+    pub fn hopeless(&self) -> bool {
+        self.failed > self.total - self.need
+    }
 }
 
 /// The request component: identity, route position and time accounting.
@@ -54,6 +102,22 @@ pub struct Request {
     pub ram: f64,
     /// Duration of the CPU step it waits to run.
     pub pending_cpu: SimTime,
+    /// How many requests this entity has carried (late events compare it).
+    pub epoch: u32,
+    /// The node its reply goes to: its client for a root request, the
+    /// calling server for a call.
+    pub reply_to: Entity,
+    /// The endpoint a call asks for (a root request's server picks by weight).
+    pub wanted_endpoint: Option<NameId>,
+    /// Set when it is a call (a child of another request).
+    pub call: Option<CallInfo>,
+    /// Its wait while it is in a `call` or `parallel` step.
+    pub wait: Wait,
+    /// How it ended, once it did (`Completed` while it runs); a reply with
+    /// another status is a failure for its caller.
+    pub status: RequestStatus,
+    /// Where it was lost, if it was.
+    pub dropped_on: Option<NameId>,
     phase: Phase,
     phase_since: SimTime,
     /// Accumulated time per phase, indexed by `Phase as usize`.
@@ -76,6 +140,13 @@ impl Request {
             served: false,
             ram: 0.0,
             pending_cpu: SimTime::ZERO,
+            epoch: 0,
+            reply_to: Entity::PLACEHOLDER,
+            wanted_endpoint: None,
+            call: None,
+            wait: Wait::default(),
+            status: RequestStatus::Completed,
+            dropped_on: None,
             phase: Phase::Network,
             phase_since: now,
             spent: [SimTime::ZERO; 6],
@@ -94,6 +165,43 @@ impl Request {
     pub fn spent(&self, phase: Phase) -> SimTime {
         self.spent[phase as usize]
     }
+
+    /// The phase it is in now.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Where its time went (closed phases only).
+    pub fn breakdown(&self) -> Breakdown {
+        Breakdown {
+            ram_wait: self.spent(Phase::RamWait),
+            cpu_wait: self.spent(Phase::CpuWait),
+            cpu: self.spent(Phase::Cpu),
+            io: self.spent(Phase::Io),
+            call: self.spent(Phase::Call),
+            network: self.spent(Phase::Network),
+        }
+    }
+
+    /// Its row of `spans.parquet` (a call only), ending at `end`.
+    pub fn span_record(&self, status: RequestStatus, end: SimTime) -> Option<SpanRecord> {
+        let c = self.call?;
+        Some(SpanRecord {
+            trace_id: c.trace,
+            span_id: self.id,
+            parent_span_id: c.parent_span,
+            caller: c.caller,
+            callee: c.callee,
+            server: self.server,
+            endpoint: self.endpoint_name,
+            attempt: c.attempt,
+            status,
+            dropped_on: self.dropped_on,
+            start: self.created,
+            end,
+            breakdown: self.breakdown(),
+        })
+    }
 }
 
 /// Put `request` on an entity from the pool (its component is overwritten in
@@ -107,7 +215,9 @@ impl Request {
 pub fn spawn(cx: &mut Ctx, request: Request) -> Option<Entity> {
     while let Some(e) = cx.spare.pop() {
         if let Ok(mut r) = cx.requests.get_mut(e) {
+            let epoch = r.epoch.wrapping_add(1);
             *r = request;
+            r.epoch = epoch;
             return Some(e);
         }
     }
@@ -116,12 +226,43 @@ pub fn spawn(cx: &mut Ctx, request: Request) -> Option<Entity> {
 
 /// End a request: account it, hand its record to the sinks, keep its entity for
 /// reuse.
+///
+/// A call that ends here (lost on an edge, no server up behind a load
+/// balancer) is a failure for its caller. A caller with a timeout learns of
+/// it only by its timeout, as on a real network: the span is written now.
+/// One without learns at once: the call goes back to it as a failed reply,
+/// delivered at this instant.
 pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Option<NameId>) {
     let now = cx.now;
     let Ok(mut r) = cx.requests.get_mut(req) else {
         return;
     };
     r.enter(now, Phase::Network);
+    if let Some(c) = r.call {
+        r.status = status;
+        r.dropped_on = dropped_on;
+        if c.deadline == SimTime::MAX {
+            r.served = true;
+            let to = r.reply_to;
+            cx.queue.schedule(
+                now,
+                Event {
+                    kind: EventKind::DELIVER,
+                    target: to,
+                    request: req,
+                    tag: 0,
+                    aux: 0,
+                },
+            );
+        } else {
+            let span = r.span_record(status, now);
+            cx.spare.push(req);
+            if let Some(span) = span {
+                cx.output.push_span(&span);
+            }
+        }
+        return;
+    }
     let record = RequestRecord {
         request_id: r.id,
         generator: r.generator,
@@ -143,4 +284,17 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
     // [`spawn`].
     cx.spare.push(req);
     cx.push_request(&record);
+}
+
+/// End a call whose reply reached its caller: write its span, keep its
+/// entity for reuse.
+pub fn finish_call(cx: &mut Ctx, req: Entity, status: RequestStatus, end: SimTime) {
+    let Ok(r) = cx.requests.get(req) else {
+        return;
+    };
+    let span = r.span_record(status, end);
+    cx.spare.push(req);
+    if let Some(span) = span {
+        cx.output.push_span(&span);
+    }
 }

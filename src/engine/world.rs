@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::*;
 use rand_pcg::Pcg64;
 
+use super::dispatch::NodeKindOf;
 use super::network::{EdgeConfig, EdgeState};
 use super::node::{KindId, Registry};
 use super::rng::stream;
@@ -142,7 +143,7 @@ pub fn build(
     let mut nodes = HashMap::new();
     for (kind, ids) in registry.declare(m) {
         for id in ids {
-            let e = world.spawn_empty().id();
+            let e = world.spawn(NodeKindOf(kind)).id();
             nodes.insert(id, (e, kind));
         }
     }

@@ -260,6 +260,10 @@ pub struct ServerSummary {
     pub ram_wait_queue_mean: f64,
     /// Maximum of the RAM wait queue.
     pub ram_wait_queue_max: f64,
+    /// CPU seconds spent on calls whose caller had stopped waiting (their
+    /// `timeout_s` passed).
+    #[serde(default)]
+    pub orphaned_cpu_s: f64,
 }
 
 /// Per-edge aggregates over the run.

@@ -7,7 +7,7 @@ use crate::engine::dispatch::Ctx;
 use crate::engine::node::NodeKind;
 use crate::engine::world::{BuildCx, BuildError};
 use crate::engine::{network, request};
-use crate::metrics::record::{NameId, RequestStatus};
+use crate::metrics::record::NameId;
 use crate::scenario::schema::ScenarioFile;
 
 /// Client configuration.
@@ -48,9 +48,14 @@ impl NodeKind for Clients {
 
     /// A request reached the client: forward it, or complete it if it was served.
     fn on_arrive(cx: &mut Ctx, clients: &mut SystemParamItem<Param>, client: Entity, req: Entity) {
-        let served = cx.requests.get(req).is_ok_and(|r| r.served);
-        if served {
-            request::finish(cx, req, RequestStatus::Completed, None);
+        let back = cx
+            .requests
+            .get(req)
+            .ok()
+            .filter(|r| r.served)
+            .map(|r| r.status);
+        if let Some(status) = back {
+            request::finish(cx, req, status, None);
         } else if let Ok(cfg) = clients.get(client) {
             network::send(cx, cfg.out_edge, req);
         }

@@ -128,6 +128,7 @@ fn gen_event(events: EventBase, local: u16, generator: Entity) -> Event {
         target: generator,
         request: Entity::PLACEHOLDER,
         tag: 0,
+        aux: 0,
     }
 }
 

@@ -7,6 +7,15 @@
 //! keep the core), an I/O step gives the core back and waits without one. RAM
 //! steps were paid for on admission and take no time. At the end the request
 //! releases its core and RAM and leaves on the server's out edge.
+//!
+//! A `call` or `parallel` step sends calls to other nodes and waits for their
+//! replies like an I/O wait: the core is given back, the RAM kept (see
+//! [`calls`]). A reply goes back to whoever sent the request: the client for a
+//! root request, the calling server for a call.
+
+mod calls;
+
+pub use calls::{CallPlan, CallTarget, JoinRule};
 
 use std::collections::VecDeque;
 
@@ -36,6 +45,7 @@ pub struct Servers;
 /// Local event codes.
 const CPU_DONE: u16 = 0;
 const IO_DONE: u16 = 1;
+const CALL_TIMEOUT: u16 = 2;
 
 /// What server handlers touch: the servers, and work decided while a server
 /// was borrowed.
@@ -56,7 +66,7 @@ pub struct ServerList {
 
 impl NodeKind for Servers {
     const NAME: &'static str = "server";
-    const EVENTS: &'static [&'static str] = &["cpu_done", "io_done"];
+    const EVENTS: &'static [&'static str] = &["cpu_done", "io_done", "call_timeout"];
     type Param = Param;
 
     fn declare(file: &ScenarioFile) -> Vec<String> {
@@ -82,12 +92,20 @@ impl NodeKind for Servers {
     }
 
     fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, node: Entity, req: Entity) {
-        on_arrive(cx, p, node, req);
+        let reply = cx.requests.get(req).is_ok_and(|r| r.served);
+        if reply {
+            calls::on_reply(cx, p, node, req);
+        } else {
+            on_arrive(cx, p, node, req);
+        }
         start_admitted_all(cx, p);
     }
 
     fn on_event(cx: &mut Ctx, p: &mut SystemParamItem<Param>, local: u16, ev: Event) {
-        step_done(cx, p, ev.target, ev.request, local == IO_DONE);
+        match local {
+            CALL_TIMEOUT => calls::on_timeout(cx, p, ev),
+            _ => step_done(cx, p, ev.target, ev.request, local == IO_DONE),
+        }
         start_admitted_all(cx, p);
     }
 
@@ -124,6 +142,7 @@ impl NodeKind for Servers {
                 ram_in_use_max_mb: g.ram_in_use.run_max(),
                 ram_wait_queue_mean: g.ram_wait.run_mean(until),
                 ram_wait_queue_max: g.ram_wait.run_max(),
+                orphaned_cpu_s: st.orphaned_cpu.as_secs_f64(),
             });
         }
     }
@@ -138,7 +157,17 @@ fn build_config(
     for ep in &s.endpoints {
         let mut ram = Vec::new();
         let mut steps = Vec::new();
+        let mut call_plans = Vec::new();
         for (k, step) in ep.steps.iter().enumerate() {
+            if step.kind.family() == StepFamily::Call {
+                let what = format!("server {} endpoint {} step {k}", s.id, ep.endpoint_name);
+                call_plans.push(calls::plan(cx, &s.id, step, &what)?);
+                steps.push(StepPlan {
+                    work: Work::Call(call_plans.len() as u16 - 1),
+                    duration: Sampler::Constant(0.0),
+                });
+                continue;
+            }
             for (family, value) in step.step_operation.entries() {
                 let what = || format!("server {} endpoint {} step {k}", s.id, ep.endpoint_name);
                 let smp = sampler(what, Sampler::for_step(value))?;
@@ -152,6 +181,7 @@ fn build_config(
                         work: Work::Io,
                         duration: smp,
                     }),
+                    StepFamily::Call => {}
                 }
             }
         }
@@ -159,6 +189,7 @@ fn build_config(
             name: cx.names.intern(&ep.endpoint_name),
             ram,
             steps,
+            calls: call_plans,
         });
     }
     let cumulative_weights =
@@ -184,6 +215,14 @@ fn build_config(
             .out_edges(&s.id)
             .first()
             .map_or(Entity::PLACEHOLDER, |&(_, e)| e),
+        reply_edges: cx
+            .out_edges(&s.id)
+            .into_iter()
+            .filter_map(|(i, e)| {
+                let target = &cx.file.topology_graph.edges[i].target;
+                cx.node(target).map(|t| (t, e))
+            })
+            .collect(),
     })
 }
 
@@ -237,6 +276,8 @@ pub enum Work {
     Cpu,
     /// Nothing but time.
     Io,
+    /// Calls: the index of the endpoint's call plan.
+    Call(u16),
 }
 
 /// A timed step of an endpoint.
@@ -255,8 +296,10 @@ pub struct EndpointPlan {
     pub name: NameId,
     /// RAM of each `ram` step, in MB (reserved together on admission).
     pub ram: Vec<Sampler>,
-    /// The CPU and I/O steps in order.
+    /// The CPU, I/O and call steps in order.
     pub steps: Vec<StepPlan>,
+    /// The plans of its call steps ([`Work::Call`] indexes them).
+    pub calls: Vec<CallPlan>,
 }
 
 /// Server configuration.
@@ -272,8 +315,29 @@ pub struct ServerConfig {
     pub endpoints: Vec<EndpointPlan>,
     /// Cumulative selection weights (empty: uniform).
     pub cumulative_weights: Vec<f64>,
-    /// The edge responses leave on.
+    /// The edge responses leave on when no edge leads to their caller.
     pub out_edge: Entity,
+    /// Every out edge by the node it leads to (declaration order): a reply
+    /// takes the first one to its caller.
+    pub reply_edges: Vec<(Entity, Entity)>,
+}
+
+impl ServerConfig {
+    /// The edge a reply to `node` leaves on.
+    #[inline]
+    pub fn reply_edge(&self, node: Entity) -> Entity {
+        self.reply_edges
+            .iter()
+            .find(|&&(t, _)| t == node)
+            .map_or(self.out_edge, |&(_, e)| e)
+    }
+
+    /// Index of the endpoint a request asks for: by name for a call (the
+    /// first endpoint when it names none), `None` for a root request.
+    fn wanted(&self, name: Option<NameId>) -> usize {
+        name.and_then(|n| self.endpoints.iter().position(|e| e.name == n))
+            .unwrap_or(0)
+    }
 }
 
 /// The gauges of one server.
@@ -303,6 +367,8 @@ pub struct ServerState {
     io_sleeping: u32,
     /// Requests that finished their endpoint here.
     pub served: u64,
+    /// CPU time spent on calls whose caller had stopped waiting.
+    pub orphaned_cpu: SimTime,
     /// Gauges.
     pub gauges: ServerGauges,
     /// The server's random stream (endpoint choice, step durations).
@@ -320,6 +386,7 @@ impl ServerState {
             ram_queue: VecDeque::new(),
             io_sleeping: 0,
             served: 0,
+            orphaned_cpu: SimTime::ZERO,
             gauges: ServerGauges::default(),
             rng,
         }
@@ -335,6 +402,13 @@ pub struct Handoffs {
     /// Requests admitted from a RAM queue (server, request, MB), started after
     /// the current handler.
     pub admitted: VecDeque<(Entity, Entity, f64)>,
+    /// A request that reached a call step: its calls are sent once the server
+    /// is released (server, request).
+    pub calls: Option<(Entity, Entity)>,
+    /// Last span id given to a call.
+    pub last_span: u64,
+    /// Last wait id given to a call step.
+    pub last_wait: u32,
 }
 
 fn pick_endpoint(cfg: &ServerConfig, rng: &mut Pcg64) -> usize {
@@ -364,7 +438,11 @@ fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: 
         return;
     };
     let st = &mut *st;
-    let ep = pick_endpoint(cfg, &mut st.rng);
+    let ep = if r.call.is_some() {
+        cfg.wanted(r.wanted_endpoint)
+    } else {
+        pick_endpoint(cfg, &mut st.rng)
+    };
     let plan = &cfg.endpoints[ep];
     let need: f64 = plan.ram.iter().map(|s| s.sample(&mut st.rng)).sum();
     r.server = Some(cfg.name);
@@ -378,6 +456,7 @@ fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: 
         let r = &mut *r;
         let out = advance(now, &mut sched, &mut p.hand, server, cfg, st, req, r);
         after_advance(cx, &mut p.hand, req, out);
+        send_pending_calls(cx, p);
     } else {
         st.ram_queue.push_back((req, need));
         st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
@@ -426,6 +505,7 @@ fn proceed(
     update(now, st, r);
     let out = advance(now, &mut sched, &mut p.hand, server, cfg, st, req, r);
     after_advance(cx, &mut p.hand, req, out);
+    send_pending_calls(cx, p);
 }
 
 /// What is left to do once the server and the request are released.
@@ -443,6 +523,16 @@ fn after_advance(cx: &mut Ctx, hand: &mut Handoffs, req: Entity, out: After) {
     start_handover(cx, hand);
     if let After::Leave(edge) = out {
         network::send(cx, edge, req);
+    }
+}
+
+/// Send the calls of a request that reached a call step (decided by
+/// [`advance`] while the server was borrowed).
+fn send_pending_calls(cx: &mut Ctx, p: &mut SystemParamItem<Param>) {
+    if let Some((server, req)) = p.hand.calls.take()
+        && let Ok((cfg, _)) = p.q.get(server)
+    {
+        calls::send(cx, &mut p.hand, cfg, server, req);
     }
 }
 
@@ -479,10 +569,24 @@ fn advance(
         r.ram = 0.0;
         r.served = true;
         r.enter(now, Phase::Network);
-        return After::Leave(cfg.out_edge);
+        if r.call.is_some_and(|c| now >= c.deadline) {
+            st.orphaned_cpu += r.spent(Phase::Cpu);
+        }
+        return After::Leave(cfg.reply_edge(r.reply_to));
     };
+    if let Work::Call(_) = s.work {
+        // Await the replies without the core, like I/O.
+        if r.holds_core {
+            release_core(&mut hand.core, st, server, cfg.cores, now);
+        }
+        r.holds_core = false;
+        r.enter(now, Phase::Call);
+        hand.calls = Some((server, req));
+        return After::Nothing;
+    }
     let d = SimTime::from_secs_f64(s.duration.sample(&mut st.rng));
     match s.work {
+        Work::Call(_) => {}
         Work::Cpu => {
             if r.holds_core {
                 sched.schedule(now + d, CPU_DONE, server, req, 0);

@@ -339,6 +339,9 @@ impl EndpointBuilder {
             StepFamily::Cpu => op.cpu_time = value,
             StepFamily::Ram => op.necessary_ram = value,
             StepFamily::Io => op.io_waiting_time = value,
+            // Calls name a service, not a value: built with `StepOperation`
+            // directly.
+            StepFamily::Call => {}
         }
         self.0.steps.push(Step {
             kind,

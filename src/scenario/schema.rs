@@ -233,6 +233,10 @@ pub enum StepKind {
     IoDb,
     /// I/O: a cache call.
     IoCache,
+    /// A call to another service: wait for its reply without a core.
+    Call,
+    /// Several calls at once, resumed by a `join` rule.
+    Parallel,
 }
 
 /// The resource family a step kind belongs to.
@@ -244,6 +248,9 @@ pub enum StepFamily {
     Ram,
     /// Waits `io_waiting_time` seconds without a core.
     Io,
+    /// Calls other services (`service`/`endpoint`, or `calls` + `join`) and
+    /// waits for the replies without a core.
+    Call,
 }
 
 impl StepFamily {
@@ -253,6 +260,7 @@ impl StepFamily {
             StepFamily::Cpu => "cpu_time",
             StepFamily::Ram => "necessary_ram",
             StepFamily::Io => "io_waiting_time",
+            StepFamily::Call => "service",
         }
     }
 }
@@ -268,6 +276,7 @@ impl StepKind {
             | StepKind::IoWait
             | StepKind::IoDb
             | StepKind::IoCache => StepFamily::Io,
+            StepKind::Call | StepKind::Parallel => StepFamily::Call,
         }
     }
 
@@ -282,11 +291,16 @@ impl StepKind {
             StepKind::IoWait => "io_wait",
             StepKind::IoDb => "io_db",
             StepKind::IoCache => "io_cache",
+            StepKind::Call => "call",
+            StepKind::Parallel => "parallel",
         }
     }
 }
 
-/// `step_operation`: exactly one of these keys is present (checked by validation).
+/// `step_operation`: for a CPU, RAM or I/O step exactly one of the value keys
+/// is present; a `call` step has `service` (and optionally `endpoint`,
+/// `timeout_s`); a `parallel` step has `calls` and `join` (checked by
+/// validation).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepOperation {
@@ -299,6 +313,92 @@ pub struct StepOperation {
     /// I/O wait seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub io_waiting_time: Option<StepValue>,
+    /// `call`: the node called (server, load balancer, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// `call`: the endpoint called (default: the callee's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// `call`: seconds the caller waits for the reply before giving up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// `parallel`: when the caller resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<Join>,
+    /// `parallel`: the calls sent at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Vec<CallSpec>>,
+}
+
+/// One call of a `parallel` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// The node called.
+    pub service: String,
+    /// The endpoint called (default: the callee's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Seconds the caller waits for this reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+}
+
+/// When a `parallel` step resumes: `all`, `any`, or `{ quorum: k }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// Every call succeeded.
+    All,
+    /// The first success.
+    Any,
+    /// The k-th success (validated: 1 <= k <= number of calls).
+    Quorum(i64),
+}
+
+impl Serialize for Join {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Join::All => s.serialize_str("all"),
+            Join::Any => s.serialize_str("any"),
+            Join::Quorum(k) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("quorum", k)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Join {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct JoinVisitor;
+        impl<'de> Visitor<'de> for JoinVisitor {
+            type Value = Join;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`all`, `any` or `{ quorum: k }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Join, E> {
+                match v {
+                    "all" => Ok(Join::All),
+                    "any" => Ok(Join::Any),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Join, A::Error> {
+                let mut k = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "quorum" {
+                        return Err(de::Error::unknown_field(&key, &["quorum"]));
+                    }
+                    k = Some(map.next_value::<i64>()?);
+                }
+                k.map(Join::Quorum)
+                    .ok_or_else(|| de::Error::missing_field("quorum"))
+            }
+        }
+        d.deserialize_any(JoinVisitor)
+    }
 }
 
 impl StepOperation {
