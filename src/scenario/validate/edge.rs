@@ -1,0 +1,207 @@
+//! Edges and the graph they make: each edge's latency, dropout and ends (declared
+//! nodes, not a self-loop, nothing into the generator), one out edge per node
+//! except the load balancer, and reachability: generator → client → (load
+//! balancer →) servers → client.
+
+use std::collections::{HashMap, HashSet};
+
+use super::random_variable::MeanRule;
+use super::{EDGES, LB, NodeKind, SERVERS, Validator, fmt_num};
+use crate::scenario::diagnostic::Diagnostic;
+use crate::scenario::parse::did_you_mean;
+
+impl Validator<'_> {
+    pub(super) fn edges(&mut self) {
+        let nodes = self.nodes();
+        let gen_id = self.m.rqs_input.id.as_str();
+        let lb_id = self
+            .m
+            .topology_graph
+            .nodes
+            .load_balancer
+            .as_ref()
+            .map(|l| l.id.as_str());
+        let mut out_count: HashMap<&str, usize> = HashMap::new();
+        for (i, e) in self.m.topology_graph.edges.iter().enumerate() {
+            let p = format!("{EDGES}[{i}]");
+            self.rv(&format!("{p}.latency"), &e.latency, MeanRule::Positive);
+            if !(e.dropout_rate.is_finite() && (0.0..=1.0).contains(&e.dropout_rate)) {
+                self.err(
+                    format!("{p}.dropout_rate"),
+                    "a probability in [0, 1]",
+                    fmt_num(e.dropout_rate),
+                );
+            }
+            if e.source == e.target {
+                self.err(
+                    format!("{p}.target"),
+                    "a target different from the source",
+                    format!("`{}` twice", e.target),
+                );
+                continue;
+            }
+            if e.target == gen_id {
+                self.err(
+                    format!("{p}.target"),
+                    "a declared node (client, server or load balancer)",
+                    format!(
+                        "`{}`, the generator: it only sends, it never receives",
+                        e.target
+                    ),
+                );
+            } else if !nodes.contains_key(e.target.as_str()) {
+                let mut d = Diagnostic::new(
+                    format!("{p}.target"),
+                    "the id of a declared node",
+                    format!("`{}`", e.target),
+                );
+                if let Some(best) = did_you_mean(&e.target, nodes.keys().copied()) {
+                    d = d.with_hint(format!("did you mean `{best}`?"));
+                }
+                self.push(d);
+            }
+            if !nodes.contains_key(e.source.as_str()) && e.source != gen_id {
+                let candidates = nodes.keys().copied().chain([gen_id]);
+                let mut d = Diagnostic::new(
+                    format!("{p}.source"),
+                    "a declared node or the generator id",
+                    format!("`{}`", e.source),
+                );
+                if let Some(best) = did_you_mean(&e.source, candidates) {
+                    d = d.with_hint(format!("did you mean `{best}`?"));
+                }
+                self.push(d);
+                continue;
+            }
+            let n = out_count.entry(e.source.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 2 && Some(e.source.as_str()) != lb_id {
+                self.push(
+                    Diagnostic::new(
+                        format!("{p}.source"),
+                        format!(
+                            "at most one edge leaving `{}` (only the load balancer fans out)",
+                            e.source
+                        ),
+                        "a second outgoing edge".to_string(),
+                    )
+                    .with_hint("put a load balancer in front of the targets"),
+                );
+            }
+        }
+    }
+
+    /// Follow a request: generator → client → (LB →) servers → client. Only hops
+    /// whose edges are otherwise valid are judged, so a bad edge is reported once.
+    pub(super) fn reachability(&mut self) {
+        let m = self.m;
+        let nodes = self.nodes();
+        let gen_id = m.rqs_input.id.as_str();
+        let client = m.topology_graph.nodes.client.id.as_str();
+        let edges = &m.topology_graph.edges;
+        // Valid out edges of every source, in declaration order (one pass, so
+        // a topology of thousands of servers is checked in linear time).
+        let mut valid_out: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+        let mut any_out: HashSet<&str> = HashSet::new();
+        for (i, e) in edges.iter().enumerate() {
+            any_out.insert(e.source.as_str());
+            if e.source != e.target && nodes.contains_key(e.target.as_str()) {
+                valid_out
+                    .entry(e.source.as_str())
+                    .or_default()
+                    .push((i, e.target.as_str()));
+            }
+        }
+        let out_of =
+            |id: &str| -> Vec<(usize, &str)> { valid_out.get(id).cloned().unwrap_or_default() };
+        // Edges already reported as broken (undeclared or self targets) do not
+        // count as missing hops a second time.
+        let has_broken_out = |id: &str| any_out.contains(id);
+        let from_gen = out_of(gen_id);
+        let feeds_client = from_gen.iter().any(|(_, t)| *t == client);
+        let already_reported = from_gen.is_empty() && has_broken_out(gen_id);
+        if !feeds_client && !already_reported {
+            let found = match from_gen.first() {
+                Some((i, t)) => format!("edges[{i}] goes from the generator to `{t}`"),
+                None => "no edge leaves the generator".to_string(),
+            };
+            self.push(
+                Diagnostic::new(
+                    EDGES,
+                    format!("an edge from the generator `{gen_id}` to the client `{client}`"),
+                    found,
+                )
+                .with_hint("generated requests enter through the client"),
+            );
+        }
+        let from_client = out_of(client);
+        let Some(&(_, first_hop)) = from_client.first() else {
+            if has_broken_out(client) {
+                return;
+            }
+            self.push(Diagnostic::new(
+                EDGES,
+                format!(
+                    "one edge leaving the client `{client}` (to a server or the load balancer)"
+                ),
+                "none: requests would stop at the client",
+            ));
+            return;
+        };
+        let mut servers: Vec<(&str, String)> = Vec::new();
+        match nodes.get(first_hop) {
+            Some(NodeKind::Server) => servers.push((first_hop, format!("{client} → {first_hop}"))),
+            Some(NodeKind::LoadBalancer) => {
+                let outs = out_of(first_hop);
+                if outs.is_empty() {
+                    self.err(
+                        LB,
+                        format!(
+                            "at least one edge from the load balancer `{first_hop}` to a server"
+                        ),
+                        "none: requests would stop at the load balancer",
+                    );
+                }
+                for (_, t) in outs {
+                    if nodes.get(t) == Some(&NodeKind::Server) {
+                        servers.push((t, format!("{client} → {first_hop} → {t}")));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (sid, route) in servers {
+            let outs = out_of(sid);
+            let Some(&(i, target)) = outs.first() else {
+                let idx = m
+                    .topology_graph
+                    .nodes
+                    .servers
+                    .iter()
+                    .position(|s| s.id == sid)
+                    .unwrap_or(0);
+                self.push(
+                    Diagnostic::new(
+                        format!("{SERVERS}[{idx}]"),
+                        format!("one edge from `{sid}` back to the client `{client}`"),
+                        format!("none: requests reaching `{sid}` (via {route}) could not return"),
+                    )
+                    .with_hint(format!(
+                        "add an edge with source `{sid}` and target `{client}`"
+                    )),
+                );
+                continue;
+            };
+            if outs.len() == 1 && target != client {
+                self.push(
+                    Diagnostic::new(
+                        format!("{EDGES}[{i}].target"),
+                        format!("the client `{client}`: a server answers the client"),
+                        format!("`{target}` (hop {sid} → {target}, on the route {route})"),
+                    )
+                    .with_hint("service-to-service calls are a later milestone"),
+                );
+            }
+        }
+    }
+}
