@@ -52,6 +52,7 @@ impl NodeKind for Generators {
         let cfg = GeneratorConfig {
             name: cx.names.intern(&g.id),
             client: cx.names.intern(&client),
+            client_node: cx.require_node(&client, "generator target")?,
             users: sampler(
                 || "avg_active_users".into(),
                 Sampler::new(&g.avg_active_users),
@@ -87,6 +88,8 @@ pub struct GeneratorConfig {
     pub name: NameId,
     /// The client its requests are for.
     pub client: NameId,
+    /// That client's entity (where replies go).
+    pub client_node: Entity,
     /// Active users per window.
     pub users: Sampler,
     /// Requests per minute per user.
@@ -157,9 +160,12 @@ fn on_generate(cx: &mut Ctx, gens: &mut SystemParamItem<Param>, generator: Entit
         return;
     };
     let (name, client, out_edge) = (cfg.name, cfg.client, cfg.out_edge);
+    let client_node = cfg.client_node;
     schedule_next(cx, generator, &mut st, now);
     let id = cx.stats.next_request_id();
-    let Some(req) = request::spawn(cx, Request::new(id, name, client, now)) else {
+    let mut r = Request::new(id, name, client, now);
+    r.reply_to = client_node;
+    let Some(req) = request::spawn(cx, r) else {
         return;
     };
     network::send(cx, out_edge, req);

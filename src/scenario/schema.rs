@@ -402,6 +402,32 @@ impl<'de> Deserialize<'de> for Join {
 }
 
 impl StepOperation {
+    /// The first call key present (`service`, `endpoint`, `timeout_s`,
+    /// `join`, `calls`), if any.
+    pub fn call_key(&self) -> Option<&'static str> {
+        [
+            ("service", self.service.is_some()),
+            ("endpoint", self.endpoint.is_some()),
+            ("timeout_s", self.timeout_s.is_some()),
+            ("join", self.join.is_some()),
+            ("calls", self.calls.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, on)| *on)
+        .map(|(k, _)| k)
+    }
+
+    /// Whether any endpoint of the scenario's servers has a call step.
+    pub fn any_call(file: &ScenarioFile) -> bool {
+        file.topology_graph.nodes.servers.iter().any(|s| {
+            s.endpoints.iter().any(|e| {
+                e.steps
+                    .iter()
+                    .any(|st| st.kind.family() == StepFamily::Call)
+            })
+        })
+    }
+
     /// The keys present, with their values, in declaration order.
     pub fn entries(&self) -> Vec<(StepFamily, &StepValue)> {
         let mut out = Vec::new();

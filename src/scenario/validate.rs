@@ -13,6 +13,7 @@
 //! - `generator.rs`: `rqs_input`;
 //! - `identity.rs`: node `type` tags and node and edge ids;
 //! - `server.rs`: servers, their resources, endpoints and steps;
+//! - `calls.rs`: `call` and `parallel` steps and the call graph they make;
 //! - `load_balancer.rs`: the load balancer's `server_covered`;
 //! - `edge.rs`: edges and graph rules (out edges, reachability);
 //! - `settings.rs`: `sim_settings`;
@@ -27,6 +28,7 @@
 //! gets a `NodeKind` (and an entry in `Validator::nodes`) so edges and events
 //! can name it, and its `type` tag and id go into `identity.rs`.
 
+mod calls;
 mod edge;
 mod events;
 mod generator;
@@ -49,6 +51,7 @@ pub fn validate(m: &ScenarioFile) -> Vec<Diagnostic> {
     v.unique_ids();
     v.event_ids();
     v.servers();
+    v.calls();
     v.load_balancer();
     v.edges();
     v.reachability();
@@ -62,6 +65,17 @@ pub fn normalise(m: &mut ScenarioFile) {
     for s in &mut m.topology_graph.nodes.servers {
         for e in &mut s.endpoints {
             e.endpoint_name = e.endpoint_name.to_lowercase();
+            for st in &mut e.steps {
+                let op = &mut st.step_operation;
+                if let Some(ep) = &mut op.endpoint {
+                    *ep = ep.to_lowercase();
+                }
+                for c in op.calls.iter_mut().flatten() {
+                    if let Some(ep) = &mut c.endpoint {
+                        *ep = ep.to_lowercase();
+                    }
+                }
+            }
         }
     }
 }

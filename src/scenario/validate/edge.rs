@@ -9,6 +9,7 @@ use super::random_variable::MeanRule;
 use super::{EDGES, LB, NodeKind, SERVERS, Validator, fmt_num};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::parse::did_you_mean;
+use crate::scenario::schema::StepOperation;
 
 impl Validator<'_> {
     pub(super) fn edges(&mut self) {
@@ -21,6 +22,11 @@ impl Validator<'_> {
             .load_balancer
             .as_ref()
             .map(|l| l.id.as_str());
+        // With service calls a server has edges to its callees and back to
+        // each caller.
+        let calls = StepOperation::any_call(self.m);
+        let fans_out =
+            |id: &str| Some(id) == lb_id || (calls && nodes.get(id) == Some(&NodeKind::Server));
         let mut out_count: HashMap<&str, usize> = HashMap::new();
         for (i, e) in self.m.topology_graph.edges.iter().enumerate() {
             let p = format!("{EDGES}[{i}]");
@@ -75,7 +81,7 @@ impl Validator<'_> {
             }
             let n = out_count.entry(e.source.as_str()).or_insert(0);
             *n += 1;
-            if *n == 2 && Some(e.source.as_str()) != lb_id {
+            if *n == 2 && !fans_out(e.source.as_str()) {
                 self.push(
                     Diagnostic::new(
                         format!("{p}.source"),
@@ -99,6 +105,7 @@ impl Validator<'_> {
         let gen_id = m.rqs_input.id.as_str();
         let client = m.topology_graph.nodes.client.id.as_str();
         let edges = &m.topology_graph.edges;
+        let calls = StepOperation::any_call(m);
         // Valid out edges of every source, in declaration order (one pass, so
         // a topology of thousands of servers is checked in linear time).
         let mut valid_out: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
@@ -192,7 +199,18 @@ impl Validator<'_> {
                 );
                 continue;
             };
-            if outs.len() == 1 && target != client {
+            if calls {
+                if !outs.iter().any(|&(_, t)| t == client) {
+                    self.push(
+                        Diagnostic::new(
+                            format!("{EDGES}[{i}].target"),
+                            format!("an edge from `{sid}` to the client `{client}` (its replies to root requests)"),
+                            format!("only edges to other nodes (on the route {route})"),
+                        )
+                        .with_hint(format!("add an edge with source `{sid}` and target `{client}`")),
+                    );
+                }
+            } else if outs.len() == 1 && target != client {
                 self.push(
                     Diagnostic::new(
                         format!("{EDGES}[{i}].target"),

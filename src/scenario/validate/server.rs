@@ -86,6 +86,23 @@ impl Validator<'_> {
                 let sp = format!("{ep_path}.steps[{k}].step_operation");
                 let entries = step.step_operation.entries();
                 let family = step.kind.family();
+                // Call steps are checked by `calls.rs`; other steps must not
+                // carry call keys.
+                if family == StepFamily::Call {
+                    continue;
+                }
+                if let Some(key) = step.step_operation.call_key() {
+                    self.push(
+                        Diagnostic::new(
+                            format!("{sp}.{key}"),
+                            format!("only `{}` (kind `{}`)", family.key(), step.kind.as_str()),
+                            format!("`{key}`, a key of `call` and `parallel` steps"),
+                        )
+                        .with_hint("use `kind: call` (or `parallel`) to call another service"),
+                    );
+                    ram_ok = false;
+                    continue;
+                }
                 let keys: Vec<&str> = entries.iter().map(|(f, _)| f.key()).collect();
                 if entries.len() != 1 {
                     let found = if keys.is_empty() {
