@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per behaviour.
+mod calls;
 mod compat;
 mod determinism;
 mod load_balancer;
@@ -6,6 +7,7 @@ mod oracles;
 mod outputs;
 mod parquet_roundtrip;
 mod peer;
+mod queueing;
 mod report;
 mod scenario_props;
 mod scenarios_run;
