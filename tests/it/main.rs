@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per behaviour.
+mod calls;
 mod compat;
 mod determinism;
 mod golden;
@@ -7,6 +8,7 @@ mod oracles;
 mod outputs;
 mod parquet_roundtrip;
 mod peer;
+mod queueing;
 mod report;
 mod scenario_props;
 mod scenarios_run;

@@ -16,6 +16,7 @@
 //! tail beyond 4 with 19 degrees of freedom is about 0.08%, and the seeds are fixed,
 //! so a pass is reproducible and a failure means a real disagreement).
 
+use crate::queueing::erlang_c_wait;
 use crate::support::{self, Run, mean_sd};
 
 /// Replications per case.
@@ -140,30 +141,6 @@ fn mm1_at_rho_eight_tenths_matches_closed_form() {
         HORIZON,
     );
     check_wait("M/M/1 rho=0.8", &yaml, None, (lambda / mu) / (mu - lambda));
-}
-
-/// Erlang C (Kleinrock vol. 1, ch. 3, the M/M/m queue): the probability an arrival waits in
-/// M/M/c with offered load a = lambda / mu, then Wq = C / (c mu - lambda).
-fn erlang_c_wait(lambda: f64, mu: f64, c: u32) -> f64 {
-    let a = lambda / mu;
-    let mut term = 1.0;
-    let mut below = 0.0;
-    for k in 0..c {
-        below += term;
-        term *= a / f64::from(k + 1);
-    }
-    // `term` is now a^c / c!.
-    let top = term * f64::from(c) / (f64::from(c) - a);
-    let prob_wait = top / (below + top);
-    prob_wait / (f64::from(c) * mu - lambda)
-}
-
-#[test]
-fn erlang_c_formula_is_right() {
-    // Guard for the oracle itself: M/M/1 is Erlang C with c = 1 (C = rho), and a
-    // textbook value for c = 2, a = 1: C = 1/3, Wq = (1/3) / (2 - 1) with mu = 1.
-    assert!((erlang_c_wait(80.0, 100.0, 1) - 0.04).abs() < 1e-12);
-    assert!((erlang_c_wait(1.0, 1.0, 2) - 1.0 / 3.0).abs() < 1e-12);
 }
 
 #[test]

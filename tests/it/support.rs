@@ -8,6 +8,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use asyncflow::engine::time::SimTime;
 use asyncflow::metrics::sink::OutputSelection;
@@ -107,7 +108,8 @@ pub fn run_dir(r: &Run) -> std::path::PathBuf {
     r.dir.path().join("run")
 }
 
-fn batches(path: &Path) -> Vec<RecordBatch> {
+/// Every record batch of a Parquet file.
+pub fn batches(path: &Path) -> Vec<RecordBatch> {
     let f = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     ParquetRecordBatchReaderBuilder::try_new(f)
         .expect("parquet footer")
@@ -202,6 +204,19 @@ pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let m = xs.iter().sum::<f64>() / n;
     let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
     (m, v.sqrt())
+}
+
+/// Mean of `xs` and the half-width of its two-sided Student t interval at
+/// `confidence` (for example 0.95): t(1 - (1 - confidence) / 2, n - 1) sd / sqrt(n).
+/// The values must be i.i.d. and close to normal (per-replication or per-batch
+/// means over many requests are).
+pub fn t_interval(xs: &[f64], confidence: f64) -> (f64, f64) {
+    let (m, sd) = mean_sd(xs);
+    let n = xs.len() as f64;
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .expect("at least one degree of freedom")
+        .inverse_cdf(0.5 + confidence / 2.0);
+    (m, t * sd / n.sqrt())
 }
 
 /// A constant edge latency (a normal with variance 0 is a constant).
