@@ -14,6 +14,10 @@ use crate::scenario::schema::{Join, StepKind};
 /// Most calls in one `parallel` step (a wait tracks them in one 64-bit word).
 pub const MAX_PARALLEL_CALLS: usize = 64;
 
+/// Calls from (server, endpoint) to (server, endpoint), with the YAML path
+/// of each call.
+type CallGraph = HashMap<(usize, usize), Vec<((usize, usize), String)>>;
+
 /// One call as written: YAML path of its `step_operation` entry, caller,
 /// service, endpoint, timeout.
 struct CallRef<'a> {
@@ -53,7 +57,7 @@ impl<'a> Validator<'a> {
             }
         };
         // Call graph over (server, endpoint index).
-        let mut graph: HashMap<(usize, usize), Vec<((usize, usize), String)>> = HashMap::new();
+        let mut graph: CallGraph = HashMap::new();
 
         for (i, s) in m.topology_graph.nodes.servers.iter().enumerate() {
             for (j, ep) in s.endpoints.iter().enumerate() {
@@ -283,7 +287,7 @@ impl<'a> Validator<'a> {
 
     /// Report each call that closes a cycle in the call graph (depth-first
     /// search in declaration order, so the report is deterministic).
-    fn call_cycles(&mut self, graph: &HashMap<(usize, usize), Vec<((usize, usize), String)>>) {
+    fn call_cycles(&mut self, graph: &CallGraph) {
         let m = self.m;
         let name = |(s, e): (usize, usize)| {
             let srv = &m.topology_graph.nodes.servers[s];
