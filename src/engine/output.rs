@@ -57,17 +57,19 @@ impl Output {
         self.keep(res);
     }
 
+    /// Append a finished call (one attempt): one row of `spans.parquet`, which
+    /// the first span creates.
+    #[inline]
+    pub fn push_span(&mut self, s: &SpanRecord) {
+        let res = self.sinks().push_span(s);
+        self.keep(res);
+    }
+
     /// Append a gauge sample.
     #[inline]
     pub fn push_sample(&mut self, s: &SampleRecord) {
         let res = self.sinks().push_sample(s);
         self.keep(res);
-    }
-
-    /// Append a span record (one call).
-    #[inline]
-    pub fn push_span(&mut self, _s: &SpanRecord) {
-        // Written by the spans sink (spans.parquet).
     }
 
     /// Append an injected event record.

@@ -21,6 +21,8 @@ pub const REQUESTS_FILE: &str = "requests.parquet";
 pub const SAMPLES_FILE: &str = "samples.parquet";
 /// Name of the events file in a run directory.
 pub const EVENTS_FILE: &str = "events.parquet";
+/// Name of the spans file in a run directory (only when the run made calls).
+pub const SPANS_FILE: &str = "spans.parquet";
 
 /// One of the Parquet files of a run directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,15 +33,18 @@ pub enum OutputFile {
     Samples,
     /// `events.parquet`.
     Events,
+    /// `spans.parquet`.
+    Spans,
 }
 
 impl OutputFile {
-    /// All three, in the order [`Sinks::finish`](super::sink::Sinks::finish)
+    /// All four, in the order [`Sinks::finish`](super::sink::Sinks::finish)
     /// returns their paths.
-    pub const ALL: [OutputFile; 3] = [
+    pub const ALL: [OutputFile; 4] = [
         OutputFile::Requests,
         OutputFile::Samples,
         OutputFile::Events,
+        OutputFile::Spans,
     ];
 
     /// The file's name in the run directory.
@@ -48,6 +53,7 @@ impl OutputFile {
             OutputFile::Requests => REQUESTS_FILE,
             OutputFile::Samples => SAMPLES_FILE,
             OutputFile::Events => EVENTS_FILE,
+            OutputFile::Spans => SPANS_FILE,
         }
     }
 
@@ -57,16 +63,18 @@ impl OutputFile {
             OutputFile::Requests => requests(),
             OutputFile::Samples => samples(),
             OutputFile::Events => events(),
+            OutputFile::Spans => spans(),
         }
     }
 
     /// Whether the numeric columns repeat enough for Parquet dictionary pages to
-    /// pay. In `requests.parquet` they are almost all distinct (ids, nanosecond
-    /// times), so dictionary pages there would only cost hashing until the writer
-    /// falls back to plain encoding; tick times and gauge values repeat.
+    /// pay. In `requests.parquet` and `spans.parquet` they are almost all
+    /// distinct (ids, nanosecond times), so dictionary pages there would only
+    /// cost hashing until the writer falls back to plain encoding; tick times and
+    /// gauge values repeat.
     pub fn numeric_dictionary(self) -> bool {
         match self {
-            OutputFile::Requests => false,
+            OutputFile::Requests | OutputFile::Spans => false,
             OutputFile::Samples | OutputFile::Events => true,
         }
     }
@@ -113,6 +121,33 @@ pub fn requests() -> SchemaRef {
         secs("cpu_wait_s"),
         secs("cpu_s"),
         secs("io_s"),
+        secs("network_s"),
+        secs("call_s"),
+    ]))
+}
+
+/// `spans.parquet`: one row per call (every attempt of it), in the order the
+/// calls ended. The `status` column shares the dictionary of `requests.parquet`.
+pub fn spans() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("trace_id", DataType::UInt64, false),
+        Field::new("span_id", DataType::UInt64, false),
+        Field::new("parent_span_id", DataType::UInt64, true),
+        dict("caller", false),
+        dict("callee", false),
+        dict("server", true),
+        dict("endpoint", true),
+        Field::new("attempt", DataType::UInt32, false),
+        dict("status", false),
+        dict("dropped_on", true),
+        secs("start_s"),
+        secs("end_s"),
+        secs("duration_s"),
+        secs("ram_wait_s"),
+        secs("cpu_wait_s"),
+        secs("cpu_s"),
+        secs("io_s"),
+        secs("call_s"),
         secs("network_s"),
     ]))
 }
@@ -230,7 +265,7 @@ mod tests {
     // or a file would say something the engine never meant.
     #[test]
     fn fixed_dictionaries_match_the_record_spellings() {
-        for s in [RequestStatus::Completed, RequestStatus::Dropped] {
+        for s in RequestStatus::ALL {
             assert_eq!(STATUS_VALUES[status_key(s) as usize], s.as_str());
         }
         for k in [EntityKind::Server, EntityKind::Edge] {
@@ -255,7 +290,7 @@ mod tests {
 
     #[test]
     fn time_columns_are_float64_seconds() {
-        for schema in [requests(), samples(), events()] {
+        for schema in [requests(), samples(), events(), spans()] {
             for f in schema.fields() {
                 if f.name().ends_with("_s") {
                     assert_eq!(f.data_type(), &DataType::Float64, "{}", f.name());
@@ -273,6 +308,16 @@ mod tests {
             .map(|f| f.name().clone())
             .collect();
         assert_eq!(nullable, ["server", "endpoint", "dropped_on"]);
+        let nullable: Vec<_> = spans()
+            .fields()
+            .iter()
+            .filter(|f| f.is_nullable())
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            nullable,
+            ["parent_span_id", "server", "endpoint", "dropped_on"]
+        );
         assert!(samples().fields().iter().all(|f| !f.is_nullable()));
         assert!(events().fields().iter().all(|f| !f.is_nullable()));
     }

@@ -1,8 +1,8 @@
 //! Streaming Parquet sinks: `requests.parquet`, `samples.parquet`,
-//! `events.parquet`.
+//! `events.parquet`, `spans.parquet`.
 //!
 //! The engine pushes plain records ([`RequestRecord`], [`SampleRecord`],
-//! [`EventRecord`]); each sink keeps them in a row buffer and, every few
+//! [`EventRecord`], [`SpanRecord`]); each sink keeps them in a row buffer and, every few
 //! thousand rows, hands the buffer to the file's writer thread, which appends
 //! the rows to column buffers and, every [`BATCH_ROWS`] rows, encodes,
 //! compresses and writes them as one record batch. The simulation's thread thus
@@ -20,6 +20,11 @@
 //! metadata (`asyncflow.status`: `complete` or `interrupted`). Sinks dropped
 //! without `finish` (an error or a panic) delete their temporary files: a run never
 //! leaves a file that looks complete but is not.
+//!
+//! `spans.parquet` is opened lazily, on the first span pushed: a run without
+//! service calls (every AsyncFlow scenario) never creates it, not even under
+//! its temporary name, and its directory lists the same files as before spans
+//! existed.
 
 mod columns;
 mod error;
@@ -32,14 +37,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
+use arrow_array::ArrayRef;
 pub use error::OutputError;
 pub use file::{ROW_GROUP_ROWS, engine_metadata, writer_properties};
 
-use self::columns::{Columns, EventColumns, RequestColumns, SampleColumns, string_values};
+use self::columns::{
+    Columns, EventColumns, RequestColumns, SampleColumns, SpanColumns, string_values,
+};
 use self::file::ParquetFile;
 use self::writer::{Encode, Writer};
-use crate::metrics::outdir::OutDir;
-use crate::metrics::record::{EventRecord, Names, RequestRecord, RunIdentity, SampleRecord};
+use crate::metrics::outdir::{OutDir, partial_path, sync_dir};
+use crate::metrics::record::{
+    EventRecord, Names, RequestRecord, RunIdentity, SampleRecord, SpanRecord,
+};
 use crate::metrics::schema::OutputFile;
 
 /// Rows buffered before they are written as one record batch.
@@ -58,6 +68,9 @@ pub struct OutputSelection {
     pub samples: bool,
     /// `events.parquet`.
     pub events: bool,
+    /// `spans.parquet`, written only if the run makes service calls (the file is
+    /// created on the first span).
+    pub spans: bool,
 }
 
 impl OutputSelection {
@@ -66,12 +79,14 @@ impl OutputSelection {
         requests: true,
         samples: true,
         events: true,
+        spans: true,
     };
     /// No file.
     pub const NONE: OutputSelection = OutputSelection {
         requests: false,
         samples: false,
         events: false,
+        spans: false,
     };
 }
 
@@ -84,8 +99,8 @@ impl Default for OutputSelection {
 impl FromStr for OutputSelection {
     type Err = OutputError;
 
-    /// A comma-separated list of `requests`, `samples`, `events`; or `all`, or
-    /// `none` (also the empty string). Spaces around items are ignored.
+    /// A comma-separated list of `requests`, `samples`, `events`, `spans`; or
+    /// `all`, or `none` (also the empty string). Spaces around items are ignored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         match s {
@@ -99,6 +114,7 @@ impl FromStr for OutputSelection {
                 "requests" => sel.requests = true,
                 "samples" => sel.samples = true,
                 "events" => sel.events = true,
+                "spans" => sel.spans = true,
                 other => {
                     return Err(OutputError::Selection {
                         given: other.to_owned(),
@@ -116,6 +132,7 @@ impl fmt::Display for OutputSelection {
             (self.requests, "requests"),
             (self.samples, "samples"),
             (self.events, "events"),
+            (self.spans, "spans"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -293,11 +310,37 @@ impl<C: Columns> Encode for Encoder<C> {
     }
 }
 
-/// The run's Parquet outputs (any subset of the three files, or none).
+/// `spans.parquet`: selected, but opened only when the first span arrives.
+enum SpanSink {
+    /// No span yet, so no file: what opening it takes.
+    Pending {
+        dir: OutDir,
+        id: RunIdentity,
+        names: ArrayRef,
+        mode: WriterMode,
+    },
+    /// Open, under its temporary name.
+    Open(Table<SpanColumns>),
+    /// Opening it failed (that error was returned); the temporary path.
+    Failed(PathBuf),
+}
+
+impl SpanSink {
+    fn state(&self) -> &'static str {
+        match self {
+            SpanSink::Pending { .. } => "pending",
+            SpanSink::Open(_) => "open",
+            SpanSink::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The run's Parquet outputs (any subset of the four files, or none).
 pub struct Sinks {
     requests: Option<Table<RequestColumns>>,
     samples: Option<Table<SampleColumns>>,
     events: Option<Table<EventColumns>>,
+    spans: Option<SpanSink>,
 }
 
 impl fmt::Debug for Sinks {
@@ -306,14 +349,16 @@ impl fmt::Debug for Sinks {
             .field("requests", &self.requests.is_some())
             .field("samples", &self.samples.is_some())
             .field("events", &self.events.is_some())
+            .field("spans", &self.spans.as_ref().map(SpanSink::state))
             .finish()
     }
 }
 
 impl Sinks {
-    /// Open the selected files in `dir` under their temporary names. `names` is
-    /// the run's name table: every [`NameId`](crate::metrics::record::NameId) the
-    /// engine pushes must index it.
+    /// Open the selected files in `dir` under their temporary names (all but
+    /// `spans.parquet`, which waits for its first span). `names` is the run's
+    /// name table: every [`NameId`](crate::metrics::record::NameId) the engine
+    /// pushes must index it.
     pub fn create(
         dir: &OutDir,
         selection: OutputSelection,
@@ -370,10 +415,17 @@ impl Sinks {
                 )
             })
             .transpose()?;
+        let spans = selection.spans.then(|| SpanSink::Pending {
+            dir: dir.clone(),
+            id: id.clone(),
+            names: Arc::clone(&values),
+            mode,
+        });
         Ok(Sinks {
             requests,
             samples,
             events,
+            spans,
         })
     }
 
@@ -383,6 +435,7 @@ impl Sinks {
             requests: None,
             samples: None,
             events: None,
+            spans: None,
         }
     }
 
@@ -416,16 +469,84 @@ impl Sinks {
         }
     }
 
+    /// Append a finished call (one attempt): as [`Sinks::push_request`]; the
+    /// first span creates `spans.parquet` (its temporary file and writer), and
+    /// an error doing so is returned here, once; later spans then get
+    /// [`OutputError::Stopped`].
+    #[inline]
+    pub fn push_span(&mut self, s: &SpanRecord) -> Result<(), OutputError> {
+        match &mut self.spans {
+            Some(SpanSink::Open(t)) => t.push(s),
+            None => Ok(()),
+            Some(_) => self.open_spans_and_push(s),
+        }
+    }
+
+    #[cold]
+    fn open_spans_and_push(&mut self, s: &SpanRecord) -> Result<(), OutputError> {
+        let Some(sink) = self.spans.take() else {
+            return Ok(());
+        };
+        let (sink, res) = match sink {
+            SpanSink::Pending {
+                dir,
+                id,
+                names,
+                mode,
+            } => {
+                let columns = SpanColumns::new(names, BATCH_ROWS);
+                match Table::open(&dir, OutputFile::Spans, &id, columns, mode) {
+                    Ok(mut table) => {
+                        let res = table.push(s);
+                        (SpanSink::Open(table), res)
+                    }
+                    Err(e) => {
+                        let partial = partial_path(&dir.join(OutputFile::Spans.file_name()));
+                        (SpanSink::Failed(partial), Err(e))
+                    }
+                }
+            }
+            SpanSink::Open(mut table) => {
+                let res = table.push(s);
+                (SpanSink::Open(table), res)
+            }
+            SpanSink::Failed(partial) => {
+                let err = OutputError::Stopped {
+                    path: partial.clone(),
+                };
+                (SpanSink::Failed(partial), Err(err))
+            }
+        };
+        self.spans = Some(sink);
+        res
+    }
+
+    /// Whether `spans.parquet` has been created (a span was pushed).
+    pub fn has_spans(&self) -> bool {
+        matches!(self.spans, Some(SpanSink::Open(_)))
+    }
+
     /// Flush, close each writer with `status` in its metadata, rename the files
-    /// into place; the final paths (requests, samples, events order, selected
-    /// ones only). On an error, files not yet renamed are removed.
+    /// into place; the final paths (requests, samples, events, spans order,
+    /// selected ones only, and spans only if a span was pushed). On an error,
+    /// files not yet renamed are removed.
+    ///
+    /// When spans were selected but none came, no `spans.parquet` is written
+    /// and one left in the directory by an earlier run is removed, so the
+    /// directory never pairs this run's requests with another run's spans.
     pub fn finish(self, status: RunStatus) -> Result<Vec<PathBuf>, OutputError> {
         let Sinks {
             requests,
             samples,
             events,
+            spans,
         } = self;
-        let mut paths = Vec::with_capacity(3);
+        // A spans file that could not be created fails the whole finish before
+        // anything is published (the tables dropped here remove their files).
+        if let Some(SpanSink::Failed(partial)) = spans {
+            return Err(OutputError::Stopped { path: partial });
+        }
+        let mut paths = Vec::with_capacity(OutputFile::ALL.len());
         // Each `?` drops the remaining tables, whose temporary files go with them.
         if let Some(t) = requests {
             paths.push(t.finish(status)?);
@@ -435,6 +556,18 @@ impl Sinks {
         }
         if let Some(t) = events {
             paths.push(t.finish(status)?);
+        }
+        match spans {
+            None | Some(SpanSink::Failed(_)) => {}
+            Some(SpanSink::Open(t)) => paths.push(t.finish(status)?),
+            Some(SpanSink::Pending { dir, .. }) => {
+                let stale = dir.join(OutputFile::Spans.file_name());
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => sync_dir(&stale)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(OutputError::io("remove the stale", &stale, e)),
+                }
+            }
         }
         Ok(paths)
     }
@@ -452,7 +585,8 @@ mod tests {
             OutputSelection {
                 requests: true,
                 samples: false,
-                events: true
+                events: true,
+                spans: false,
             }
         );
         assert_eq!(

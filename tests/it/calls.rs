@@ -404,7 +404,6 @@ fn the_spans_reader_reads_dictionary_and_plain_columns() {
 // ------------------------------------------------------------ service calls
 
 #[test]
-#[ignore = "needs spans.parquet (issue 11)"]
 fn a_call_chain_is_a_jackson_tandem_of_two_mm1_queues() {
     // cli → svc-a (1 core, Exp CPU mean 6 ms, then a call to svc-b) → svc-b
     // (1 core, Exp CPU mean 7 ms) at lambda 100/s: rho_a 0.6, rho_b 0.7. svc-a
@@ -546,7 +545,6 @@ fn fork_join(
 }
 
 #[test]
-#[ignore = "needs spans.parquet (issue 11)"]
 fn parallel_join_all_at_rho_one_half_matches_flatto_hahn() {
     // R = (12 - 0.5) / 8 / (100 - 50) = 28.75 ms; each branch alone is an M/M/1,
     // 20 ms. Sample size: 20 x 210 s x 50/s = 210 000 roots; a replication's mean
@@ -572,7 +570,6 @@ fn parallel_join_all_at_rho_one_half_matches_flatto_hahn() {
 }
 
 #[test]
-#[ignore = "needs spans.parquet (issue 11)"]
 fn parallel_join_all_at_rho_eight_tenths_matches_flatto_hahn() {
     // R = (12 - 0.8) / 8 / (100 - 80) = 70 ms (one M/M/1: 50 ms; two independent
     // ones: 75 ms). Sample size: 20 x 330 s x 80/s = 528 000 roots; a replication's

@@ -311,6 +311,7 @@ fn samples_and_events_round_trip() {
         requests: false,
         samples: true,
         events: true,
+        spans: false,
     };
     let mut sinks = create(tmp.path(), &w, sel);
     for i in 0..n {

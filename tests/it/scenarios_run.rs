@@ -38,6 +38,7 @@ fn check_runs(path: &Path, cut: Option<u64>) {
                 requests: true,
                 samples: false,
                 events: false,
+                spans: false,
             }),
             ..Default::default()
         },

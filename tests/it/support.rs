@@ -53,7 +53,8 @@ pub fn scenario(yaml: &str) -> Scenario {
         .unwrap_or_else(|e| panic!("invalid test scenario:\n{e}\n{yaml}"))
 }
 
-/// Run `yaml` with `seed` and `replication`, writing only `requests.parquet`.
+/// Run `yaml` with `seed` and `replication`, writing `requests.parquet` and,
+/// when the scenario makes calls, `spans.parquet`.
 pub fn run(yaml: &str, seed: u64, replication: u64) -> Run {
     run_with(
         yaml,
@@ -64,6 +65,7 @@ pub fn run(yaml: &str, seed: u64, replication: u64) -> Run {
             requests: true,
             samples: false,
             events: false,
+            spans: true,
         },
     )
 }

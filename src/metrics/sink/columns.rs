@@ -16,7 +16,7 @@ use arrow_array::{
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::engine::time::SimTime;
-use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord};
+use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord, SpanRecord};
 use crate::metrics::schema;
 
 /// A buffer of one file's columns. It lives on the file's writer thread, and the
@@ -116,6 +116,7 @@ pub(crate) struct RequestColumns {
     cpu: Vec<f64>,
     io: Vec<f64>,
     network: Vec<f64>,
+    call: Vec<f64>,
 }
 
 impl RequestColumns {
@@ -140,6 +141,7 @@ impl RequestColumns {
             cpu: f(),
             io: f(),
             network: f(),
+            call: f(),
         }
     }
 }
@@ -169,6 +171,7 @@ impl Columns for RequestColumns {
         secs(&mut self.cpu, |r| r.cpu);
         secs(&mut self.io, |r| r.io);
         secs(&mut self.network, |r| r.network);
+        secs(&mut self.call, |r| r.call);
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -187,6 +190,153 @@ impl Columns for RequestColumns {
             f64s(&mut self.cpu_wait),
             f64s(&mut self.cpu),
             f64s(&mut self.io),
+            f64s(&mut self.network),
+            f64s(&mut self.call),
+        ];
+        RecordBatch::try_new(Arc::clone(&self.schema), columns)
+    }
+}
+
+/// An optional `u64` column: values plus validity.
+struct OptU64 {
+    values: Vec<u64>,
+    valid: NullBufferBuilder,
+}
+
+impl OptU64 {
+    fn with_capacity(cap: usize) -> Self {
+        OptU64 {
+            values: Vec::with_capacity(cap),
+            valid: NullBufferBuilder::new(cap),
+        }
+    }
+
+    fn extend(&mut self, values: impl Iterator<Item = Option<u64>> + Clone) {
+        // The value under a null is never read.
+        self.values.extend(values.clone().map(|v| v.unwrap_or(0)));
+        for v in values {
+            self.valid.append(v.is_some());
+        }
+    }
+
+    fn take(&mut self) -> ArrayRef {
+        let cap = self.values.capacity();
+        let array = PrimitiveArray::<UInt64Type>::new(
+            take_vec(&mut self.values).into(),
+            self.valid.finish(),
+        );
+        self.valid = NullBufferBuilder::new(cap);
+        Arc::new(array)
+    }
+}
+
+/// Columns of `spans.parquet`.
+pub(crate) struct SpanColumns {
+    schema: SchemaRef,
+    names: ArrayRef,
+    status_values: ArrayRef,
+    trace_id: Vec<u64>,
+    span_id: Vec<u64>,
+    parent_span_id: OptU64,
+    caller: Vec<u32>,
+    callee: Vec<u32>,
+    server: OptKeys,
+    endpoint: OptKeys,
+    attempt: Vec<u32>,
+    status: Vec<u32>,
+    dropped_on: OptKeys,
+    start: Vec<f64>,
+    end: Vec<f64>,
+    duration: Vec<f64>,
+    ram_wait: Vec<f64>,
+    cpu_wait: Vec<f64>,
+    cpu: Vec<f64>,
+    io: Vec<f64>,
+    call: Vec<f64>,
+    network: Vec<f64>,
+}
+
+impl SpanColumns {
+    pub(crate) fn new(names: ArrayRef, cap: usize) -> Self {
+        let f = || Vec::with_capacity(cap);
+        SpanColumns {
+            schema: schema::spans(),
+            names,
+            status_values: string_values(&schema::STATUS_VALUES),
+            trace_id: Vec::with_capacity(cap),
+            span_id: Vec::with_capacity(cap),
+            parent_span_id: OptU64::with_capacity(cap),
+            caller: Vec::with_capacity(cap),
+            callee: Vec::with_capacity(cap),
+            server: OptKeys::with_capacity(cap),
+            endpoint: OptKeys::with_capacity(cap),
+            attempt: Vec::with_capacity(cap),
+            status: Vec::with_capacity(cap),
+            dropped_on: OptKeys::with_capacity(cap),
+            start: f(),
+            end: f(),
+            duration: f(),
+            ram_wait: f(),
+            cpu_wait: f(),
+            cpu: f(),
+            io: f(),
+            call: f(),
+            network: f(),
+        }
+    }
+}
+
+impl Columns for SpanColumns {
+    type Record = SpanRecord;
+
+    fn extend(&mut self, rows: &[SpanRecord]) {
+        let secs = |v: &mut Vec<f64>, t: fn(&SpanRecord) -> SimTime| {
+            v.extend(rows.iter().map(|r| t(r).as_secs_f64()));
+        };
+        self.trace_id.extend(rows.iter().map(|r| r.trace_id));
+        self.span_id.extend(rows.iter().map(|r| r.span_id));
+        self.parent_span_id
+            .extend(rows.iter().map(|r| r.parent_span_id));
+        self.caller.extend(rows.iter().map(|r| r.caller));
+        self.callee.extend(rows.iter().map(|r| r.callee));
+        self.server.extend(rows.iter().map(|r| r.server));
+        self.endpoint.extend(rows.iter().map(|r| r.endpoint));
+        self.attempt.extend(rows.iter().map(|r| r.attempt));
+        self.status
+            .extend(rows.iter().map(|r| schema::status_key(r.status)));
+        self.dropped_on.extend(rows.iter().map(|r| r.dropped_on));
+        secs(&mut self.start, |r| r.start);
+        secs(&mut self.end, |r| r.end);
+        // From the integer times, exact to the nanosecond (as `latency_s`).
+        secs(&mut self.duration, |r| r.end - r.start);
+        secs(&mut self.ram_wait, |r| r.breakdown.ram_wait);
+        secs(&mut self.cpu_wait, |r| r.breakdown.cpu_wait);
+        secs(&mut self.cpu, |r| r.breakdown.cpu);
+        secs(&mut self.io, |r| r.breakdown.io);
+        secs(&mut self.call, |r| r.breakdown.call);
+        secs(&mut self.network, |r| r.breakdown.network);
+    }
+
+    fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(prim::<UInt64Type>(&mut self.trace_id)),
+            Arc::new(prim::<UInt64Type>(&mut self.span_id)),
+            self.parent_span_id.take(),
+            dict(&mut self.caller, &self.names)?,
+            dict(&mut self.callee, &self.names)?,
+            self.server.take(&self.names)?,
+            self.endpoint.take(&self.names)?,
+            Arc::new(prim::<UInt32Type>(&mut self.attempt)),
+            dict(&mut self.status, &self.status_values)?,
+            self.dropped_on.take(&self.names)?,
+            f64s(&mut self.start),
+            f64s(&mut self.end),
+            f64s(&mut self.duration),
+            f64s(&mut self.ram_wait),
+            f64s(&mut self.cpu_wait),
+            f64s(&mut self.cpu),
+            f64s(&mut self.io),
+            f64s(&mut self.call),
             f64s(&mut self.network),
         ];
         RecordBatch::try_new(Arc::clone(&self.schema), columns)

@@ -41,7 +41,7 @@ pub enum OutputError {
     },
     /// An output selection named an output that does not exist.
     #[error(
-        "unknown output `{given}` (expected a comma-separated list of requests, samples, events, or `all` / `none`)"
+        "unknown output `{given}` (expected a comma-separated list of requests, samples, events, spans, or `all` / `none`)"
     )]
     Selection {
         /// The offending item.
