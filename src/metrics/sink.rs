@@ -320,7 +320,7 @@ enum SpanSink {
         mode: WriterMode,
     },
     /// Open, under its temporary name.
-    Open(Table<SpanColumns>),
+    Open(Box<Table<SpanColumns>>),
     /// Opening it failed (that error was returned); the temporary path.
     Failed(PathBuf),
 }
@@ -498,7 +498,7 @@ impl Sinks {
                 match Table::open(&dir, OutputFile::Spans, &id, columns, mode) {
                     Ok(mut table) => {
                         let res = table.push(s);
-                        (SpanSink::Open(table), res)
+                        (SpanSink::Open(Box::new(table)), res)
                     }
                     Err(e) => {
                         let partial = partial_path(&dir.join(OutputFile::Spans.file_name()));
