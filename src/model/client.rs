@@ -29,20 +29,27 @@ impl NodeKind for Clients {
     type Param = Param;
 
     fn declare(file: &ScenarioFile) -> Vec<String> {
-        vec![file.topology_graph.nodes.client.id.clone()]
+        (file.topology_graph.nodes.all_clients())
+            .map(|(_, c)| c.id.clone())
+            .collect()
     }
 
     fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
-        let id = &cx.file.topology_graph.nodes.client.id;
-        let e = cx.require_node(id, "client")?;
-        let &(_, out_edge) = cx
-            .out_edges(id)
-            .first()
-            .ok_or_else(|| BuildError::Topology(format!("client {id} has no out edge")))?;
-        let name = cx.names.intern(id);
-        cx.world
-            .entity_mut(e)
-            .insert(ClientConfig { name, out_edge });
+        let ids: Vec<String> = (cx.file.topology_graph.nodes.all_clients())
+            .map(|(_, c)| c.id.clone())
+            .collect();
+        for id in &ids {
+            let e = cx.require_node(id, "client")?;
+            // A client no generator targets has nothing to send, and may have
+            // no out edge.
+            let Some(&(_, out_edge)) = cx.out_edges(id).first() else {
+                continue;
+            };
+            let name = cx.names.intern(id);
+            cx.world
+                .entity_mut(e)
+                .insert(ClientConfig { name, out_edge });
+        }
         Ok(())
     }
 

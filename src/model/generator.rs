@@ -8,6 +8,7 @@
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParamItem;
+use rand::RngExt as _;
 use rand_distr::{Distribution as _, Exp};
 use rand_pcg::Pcg64;
 
@@ -21,7 +22,7 @@ use crate::engine::time::SimTime;
 use crate::engine::world::{BuildCx, BuildError, sampler};
 use crate::metrics::record::NameId;
 use crate::scenario::rv::Sampler;
-use crate::scenario::schema::ScenarioFile;
+use crate::scenario::schema::{RqsGenerator, ScenarioFile};
 
 /// The generator kind.
 pub struct Generators;
@@ -38,31 +39,13 @@ impl NodeKind for Generators {
     type Param = Param;
 
     fn declare(file: &ScenarioFile) -> Vec<String> {
-        vec![file.rqs_input.id.clone()]
+        file.generators().iter().map(|g| g.id.clone()).collect()
     }
 
     fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
-        let g = &cx.file.rqs_input;
-        let e = cx.require_node(&g.id, "generator")?;
-        let &(i, out_edge) = cx
-            .out_edges(&g.id)
-            .first()
-            .ok_or_else(|| BuildError::Topology(format!("generator {} has no out edge", g.id)))?;
-        let client = cx.file.topology_graph.edges[i].target.clone();
-        let cfg = GeneratorConfig {
-            name: cx.names.intern(&g.id),
-            client: cx.names.intern(&client),
-            client_node: cx.require_node(&client, "generator target")?,
-            users: sampler(
-                || "avg_active_users".into(),
-                Sampler::new(&g.avg_active_users),
-            )?,
-            rpm: g.avg_request_per_minute_per_user.mean,
-            window: SimTime::from_secs(g.user_sampling_window.max(1) as u64),
-            out_edge,
-        };
-        let st = GeneratorState::new(cx.stream("generator", &g.id));
-        cx.world.entity_mut(e).insert((cfg, st));
+        for g in cx.file.generators() {
+            build_one(cx, g)?;
+        }
         Ok(())
     }
 
@@ -98,6 +81,8 @@ pub struct GeneratorConfig {
     pub window: SimTime,
     /// The edge towards the client.
     pub out_edge: Entity,
+    /// `endpoint_weights`, if given: each request names its endpoint.
+    pub endpoints: Option<EndpointMix>,
 }
 
 /// Generator state.
@@ -111,17 +96,84 @@ pub struct GeneratorState {
     pub rate: f64,
     /// The generator's random stream.
     pub rng: Pcg64,
+    /// Its stream for endpoint draws.
+    pub mix_rng: Pcg64,
 }
 
 impl GeneratorState {
     /// Fresh state with the generator's own random stream.
-    pub fn new(rng: Pcg64) -> Self {
+    pub fn new(rng: Pcg64, mix_rng: Pcg64) -> Self {
         GeneratorState {
             gaps: None,
             window_end: SimTime::ZERO,
             rate: 0.0,
             rng,
+            mix_rng,
         }
+    }
+}
+
+fn build_one(cx: &mut BuildCx, g: &RqsGenerator) -> Result<(), BuildError> {
+    let e = cx.require_node(&g.id, "generator")?;
+    // Its target client, or the only client (validation made sure there is one).
+    let client = match &g.target {
+        Some(t) => t.clone(),
+        None => (cx.file.topology_graph.nodes.all_clients())
+            .map(|(_, c)| c.id.clone())
+            .next()
+            .ok_or_else(|| BuildError::Topology(format!("generator {} has no client", g.id)))?,
+    };
+    let out_edge = cx.edge_between(&g.id, &client).ok_or_else(|| {
+        BuildError::Topology(format!("no edge from generator {} to {client}", g.id))
+    })?;
+    let endpoints = match &g.endpoint_weights {
+        Some(w) => {
+            let mut acc = 0.0;
+            let mut names = Vec::with_capacity(w.len());
+            let mut cumulative = Vec::with_capacity(w.len());
+            for (name, &weight) in w {
+                acc += weight;
+                names.push(cx.names.intern(name));
+                cumulative.push(acc);
+            }
+            Some(EndpointMix { names, cumulative })
+        }
+        None => None,
+    };
+    let cfg = GeneratorConfig {
+        name: cx.names.intern(&g.id),
+        client: cx.names.intern(&client),
+        client_node: cx.require_node(&client, "generator target")?,
+        users: sampler(
+            || "avg_active_users".into(),
+            Sampler::new(&g.avg_active_users),
+        )?,
+        rpm: g.avg_request_per_minute_per_user.mean,
+        window: SimTime::from_secs(g.user_sampling_window.max(1) as u64),
+        out_edge,
+        endpoints,
+    };
+    // The endpoint draws have a stream of their own, so adding a mix leaves
+    // the arrival times as they were (common random numbers across variants).
+    let mix_rng = cx.stream("generator-endpoints", &g.id);
+    let st = GeneratorState::new(cx.stream("generator", &g.id), mix_rng);
+    cx.world.entity_mut(e).insert((cfg, st));
+    Ok(())
+}
+
+/// A generator's endpoint mix: names and cumulative weights.
+#[derive(Debug, Clone)]
+pub struct EndpointMix {
+    names: Vec<NameId>,
+    cumulative: Vec<f64>,
+}
+
+impl EndpointMix {
+    fn pick(&self, rng: &mut Pcg64) -> NameId {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let u: f64 = rng.random::<f64>() * total;
+        let i = self.cumulative.iter().position(|&c| u < c);
+        self.names[i.unwrap_or(self.names.len() - 1)]
     }
 }
 
@@ -162,9 +214,11 @@ fn on_generate(cx: &mut Ctx, gens: &mut SystemParamItem<Param>, generator: Entit
     let (name, client, out_edge) = (cfg.name, cfg.client, cfg.out_edge);
     let client_node = cfg.client_node;
     schedule_next(cx, generator, &mut st, now);
+    let wanted = cfg.endpoints.as_ref().map(|m| m.pick(&mut st.mix_rng));
     let id = cx.stats.next_request_id();
     let mut r = Request::new(id, name, client, now);
     r.reply_to = client_node;
+    r.wanted_endpoint = wanted;
     let Some(req) = request::spawn(cx, r) else {
         return;
     };

@@ -35,7 +35,7 @@ impl NodeKind for InjectedEvents {
         // Load-balancer slots: each load balancer's out edges in declaration
         // order, by target server.
         let mut lb_slots = LbSlots::default();
-        for l in m.topology_graph.nodes.load_balancer.iter() {
+        for (_, l) in m.topology_graph.nodes.all_load_balancers() {
             let lbe = cx.require_node(&l.id, "load balancer")?;
             for (slot, (i, _)) in cx.out_edges(&l.id).into_iter().enumerate() {
                 let target = &m.topology_graph.edges[i].target;

@@ -20,27 +20,26 @@ impl NodeKind for LoadBalancers {
     type Param = Param;
 
     fn declare(file: &ScenarioFile) -> Vec<String> {
-        file.topology_graph
-            .nodes
-            .load_balancer
-            .iter()
-            .map(|l| l.id.clone())
+        (file.topology_graph.nodes.all_load_balancers())
+            .map(|(_, l)| l.id.clone())
             .collect()
     }
 
     fn build(cx: &mut BuildCx) -> Result<(), BuildError> {
-        let Some(l) = cx.file.topology_graph.nodes.load_balancer.as_ref() else {
-            return Ok(());
-        };
-        let e = cx.require_node(&l.id, "load balancer")?;
-        let slots: Vec<Entity> = cx.out_edges(&l.id).into_iter().map(|(_, e)| e).collect();
-        let n = slots.len();
-        let cfg = LbConfig {
-            name: cx.names.intern(&l.id),
-            algorithm: l.algorithms,
-            edges: slots,
-        };
-        cx.world.entity_mut(e).insert((cfg, LbState::new(n)));
+        let lbs: Vec<_> = (cx.file.topology_graph.nodes.all_load_balancers())
+            .map(|(_, l)| l)
+            .collect();
+        for l in lbs {
+            let e = cx.require_node(&l.id, "load balancer")?;
+            let slots: Vec<Entity> = cx.out_edges(&l.id).into_iter().map(|(_, e)| e).collect();
+            let n = slots.len();
+            let cfg = LbConfig {
+                name: cx.names.intern(&l.id),
+                algorithm: l.algorithms,
+                edges: slots,
+            };
+            cx.world.entity_mut(e).insert((cfg, LbState::new(n)));
+        }
         Ok(())
     }
 

@@ -438,7 +438,7 @@ fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: 
         return;
     };
     let st = &mut *st;
-    let ep = if r.call.is_some() {
+    let ep = if r.call.is_some() || r.wanted_endpoint.is_some() {
         cfg.wanted(r.wanted_endpoint)
     } else {
         pick_endpoint(cfg, &mut st.rng)

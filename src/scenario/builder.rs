@@ -51,8 +51,9 @@ use super::Scenario;
 use super::diagnostic::{Diagnostic, ScenarioError};
 use super::schema::{
     Client, Edge, EdgeType, Endpoint, EventEnd, EventInjection, EventKind, EventStart, LbAlgorithm,
-    LoadBalancer, RqsGenerator, RvConfig, ScenarioFile, Server, ServerResources, SimSettings, Step,
-    StepFamily, StepKind, StepOperation, StepValue, TopologyGraph, TopologyNodes,
+    LoadBalancer, OneOrMany, RqsGenerator, RvConfig, ScenarioFile, Server, ServerResources,
+    SimSettings, Step, StepFamily, StepKind, StepOperation, StepValue, TopologyGraph,
+    TopologyNodes,
 };
 
 impl From<f64> for StepValue {
@@ -88,6 +89,8 @@ impl ScenarioBuilder {
             node_type: None,
             avg_active_users: users,
             avg_request_per_minute_per_user: rpm,
+            target: None,
+            endpoint_weights: None,
             user_sampling_window: 60,
         });
         self
@@ -230,12 +233,14 @@ impl ScenarioBuilder {
     /// or a client).
     pub fn into_model(self) -> Option<ScenarioFile> {
         Some(ScenarioFile {
-            rqs_input: self.generator?,
+            rqs_input: OneOrMany::One(self.generator?),
             topology_graph: TopologyGraph {
                 nodes: TopologyNodes {
-                    client: self.client?,
+                    client: Some(self.client?),
+                    clients: Vec::new(),
                     servers: self.servers,
                     load_balancer: self.load_balancer,
+                    load_balancers: Vec::new(),
                 },
                 edges: self.edges,
             },

@@ -9,6 +9,7 @@
 //! Every key keeps AsyncFlow v0.1's name and default; extensions are optional keys
 //! whose default keeps an AsyncFlow file meaning what it meant.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -18,8 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
-    /// The workload generator.
-    pub rqs_input: RqsGenerator,
+    /// The workload generator, or a list of them (extension).
+    pub rqs_input: OneOrMany<RqsGenerator>,
     /// Nodes and edges.
     pub topology_graph: TopologyGraph,
     /// Horizon, sampling, metrics and seed.
@@ -100,6 +101,82 @@ pub struct RqsGenerator {
     /// Seconds between redraws of the active-user count, in [1, 120].
     #[serde(default = "default_user_sampling_window")]
     pub user_sampling_window: i64,
+    /// The client its requests enter through (extension; default: the only
+    /// client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Endpoint mix of its requests (extension): relative weights by endpoint
+    /// name. Without it, each server picks the endpoint (AsyncFlow's rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_weights: Option<BTreeMap<String, f64>>,
+}
+
+/// One item, or a list of them: `rqs_input` takes a generator (AsyncFlow's
+/// form) or a list of generators. It serialises back in the form it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OneOrMany<T> {
+    /// A single mapping.
+    One(T),
+    /// A sequence.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// The items, in file order.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(t) => std::slice::from_ref(t),
+            OneOrMany::Many(v) => v,
+        }
+    }
+
+    /// The items, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            OneOrMany::One(t) => std::slice::from_mut(t),
+            OneOrMany::Many(v) => v,
+        }
+    }
+
+    /// YAML path of item `i` under `base`: `base` itself for the single form,
+    /// `base[i]` for a list.
+    pub fn path(&self, base: &str, i: usize) -> String {
+        match self {
+            OneOrMany::One(_) => base.to_owned(),
+            OneOrMany::Many(_) => format!("{base}[{i}]"),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for OneOrMany<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OneOrMany::One(t) => t.serialize(s),
+            OneOrMany::Many(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A visitor (not an untagged enum) so that an error inside the item
+        // keeps its own path and message.
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping or a list of mappings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(OneOrMany::Many)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 fn default_user_sampling_window() -> i64 {
@@ -120,14 +197,61 @@ pub struct TopologyGraph {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyNodes {
-    /// The one client.
-    pub client: Client,
+    /// The client (AsyncFlow's single client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+    /// More clients (extension), besides or instead of `client`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Client>,
     /// Application servers.
     #[serde(default)]
     pub servers: Vec<Server>,
     /// Optional load balancer in front of some servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancer>,
+    /// More load balancers (extension), besides or instead of `load_balancer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<LoadBalancer>,
+}
+
+/// YAML path of the single `client`.
+pub const CLIENT_PATH: &str = "topology_graph.nodes.client";
+/// YAML path of the `clients` list.
+pub const CLIENTS_PATH: &str = "topology_graph.nodes.clients";
+/// YAML path of the single `load_balancer`.
+pub const LB_PATH: &str = "topology_graph.nodes.load_balancer";
+/// YAML path of the `load_balancers` list.
+pub const LBS_PATH: &str = "topology_graph.nodes.load_balancers";
+
+impl TopologyNodes {
+    /// Every client with its YAML path: `client` first, then `clients[i]`.
+    pub fn all_clients(&self) -> impl Iterator<Item = (String, &Client)> {
+        let one = self.client.iter().map(|c| (CLIENT_PATH.to_owned(), c));
+        let many =
+            (self.clients.iter().enumerate()).map(|(i, c)| (format!("{CLIENTS_PATH}[{i}]"), c));
+        one.chain(many)
+    }
+
+    /// Every load balancer with its YAML path: `load_balancer` first, then
+    /// `load_balancers[i]`.
+    pub fn all_load_balancers(&self) -> impl Iterator<Item = (String, &LoadBalancer)> {
+        let one = self.load_balancer.iter().map(|l| (LB_PATH.to_owned(), l));
+        let many =
+            (self.load_balancers.iter().enumerate()).map(|(i, l)| (format!("{LBS_PATH}[{i}]"), l));
+        one.chain(many)
+    }
+}
+
+impl ScenarioFile {
+    /// The generators, in file order.
+    pub fn generators(&self) -> &[RqsGenerator] {
+        self.rqs_input.as_slice()
+    }
+
+    /// YAML path of generator `i` (`rqs_input` or `rqs_input[i]`).
+    pub fn generator_path(&self, i: usize) -> String {
+        self.rqs_input.path("rqs_input", i)
+    }
 }
 
 /// The client node: forwards generated requests and completes returning ones.

@@ -62,6 +62,16 @@ pub fn validate(m: &ScenarioFile) -> Vec<Diagnostic> {
 
 /// Lower-case endpoint names (the only normalisation the format defines).
 pub fn normalise(m: &mut ScenarioFile) {
+    for g in m.rqs_input.as_mut_slice() {
+        if let Some(w) = &mut g.endpoint_weights {
+            // Names that differ only in case are one endpoint: their weights add.
+            let mut lower = std::collections::BTreeMap::new();
+            for (k, v) in std::mem::take(w) {
+                *lower.entry(k.to_lowercase()).or_insert(0.0) += v;
+            }
+            *w = lower;
+        }
+    }
     for s in &mut m.topology_graph.nodes.servers {
         for e in &mut s.endpoints {
             e.endpoint_name = e.endpoint_name.to_lowercase();
@@ -111,7 +121,6 @@ fn fmt_num(x: f64) -> String {
 
 /// YAML path prefixes the rule files share.
 const SERVERS: &str = "topology_graph.nodes.servers";
-const LB: &str = "topology_graph.nodes.load_balancer";
 const EDGES: &str = "topology_graph.edges";
 
 impl<'a> Validator<'a> {
@@ -128,15 +137,50 @@ impl<'a> Validator<'a> {
         self.out.push(Diagnostic::new(path, expected, found));
     }
 
+    /// The servers a request leaving `node` can reach: through its first out
+    /// edge, then every load-balancer tier below (each node once), in
+    /// discovery order.
+    fn servers_reached_from(&self, node: &str) -> Vec<&'a str> {
+        let nodes = self.nodes();
+        let mut adj: HashMap<&str, Vec<&'a str>> = HashMap::new();
+        for e in &self.m.topology_graph.edges {
+            if e.source != e.target {
+                adj.entry(e.source.as_str())
+                    .or_default()
+                    .push(e.target.as_str());
+            }
+        }
+        let outs = |id: &str| -> Vec<&'a str> { adj.get(id).cloned().unwrap_or_default() };
+        let mut out = Vec::new();
+        let Some(first) = outs(node).into_iter().next() else {
+            return out;
+        };
+        let mut todo = vec![first];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(x) = todo.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            match nodes.get(x) {
+                Some(NodeKind::Server) => out.push(x),
+                Some(NodeKind::LoadBalancer) => todo.extend(outs(x).into_iter().rev()),
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Declared nodes by id (first declaration wins; duplicates are reported apart).
     fn nodes(&self) -> HashMap<&'a str, NodeKind> {
         let n = &self.m.topology_graph.nodes;
         let mut map = HashMap::new();
-        map.entry(n.client.id.as_str()).or_insert(NodeKind::Client);
+        for (_, c) in n.all_clients() {
+            map.entry(c.id.as_str()).or_insert(NodeKind::Client);
+        }
         for s in &n.servers {
             map.entry(s.id.as_str()).or_insert(NodeKind::Server);
         }
-        if let Some(lb) = &n.load_balancer {
+        for (_, lb) in n.all_load_balancers() {
             map.entry(lb.id.as_str()).or_insert(NodeKind::LoadBalancer);
         }
         map

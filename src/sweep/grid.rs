@@ -455,7 +455,7 @@ mod tests {
         let g = Grid::from_yaml_str(QUICKSTART, None, &sets).unwrap();
         assert_eq!(g.points.len(), 6);
         let m = g.points[4].scenario.model();
-        assert_eq!(m.rqs_input.avg_active_users.mean, 100.0);
+        assert_eq!(m.generators()[0].avg_active_users.mean, 100.0);
         assert_eq!(
             m.topology_graph.nodes.servers[0].server_resources.cpu_cores,
             2

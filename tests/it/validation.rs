@@ -90,13 +90,13 @@ fn ids_are_not_empty() {
 #[test]
 fn node_type_tag_must_match_its_kind() {
     let mut m = quick();
-    m.topology_graph.nodes.client.node_type = Some("server".into());
+    m.topology_graph.nodes.client.as_mut().unwrap().node_type = Some("server".into());
     only(m.clone(), "topology_graph.nodes.client.type");
-    m.topology_graph.nodes.client.node_type = Some("client".into());
+    m.topology_graph.nodes.client.as_mut().unwrap().node_type = Some("client".into());
     m.topology_graph.nodes.servers[0].node_type = Some("client".into());
     only(m.clone(), "topology_graph.nodes.servers[0].type");
     m.topology_graph.nodes.servers[0].node_type = None;
-    m.rqs_input.node_type = Some("client".into());
+    m.rqs_input.as_mut_slice()[0].node_type = Some("client".into());
     only(m, "rqs_input.type");
     let mut m = lb();
     m.topology_graph
@@ -146,30 +146,34 @@ fn rv_parameters_must_be_accepted_by_the_sampler() {
 #[test]
 fn active_users_are_poisson_or_normal() {
     let mut m = quick();
-    m.rqs_input.avg_active_users.distribution = Distribution::Exponential;
+    m.rqs_input.as_mut_slice()[0].avg_active_users.distribution = Distribution::Exponential;
     only(m, "rqs_input.avg_active_users.distribution");
 }
 
 #[test]
 fn requests_per_minute_are_poisson() {
     let mut m = quick();
-    m.rqs_input.avg_request_per_minute_per_user.distribution = Distribution::Normal;
+    m.rqs_input.as_mut_slice()[0]
+        .avg_request_per_minute_per_user
+        .distribution = Distribution::Normal;
     only(m, "rqs_input.avg_request_per_minute_per_user.distribution");
 }
 
 #[test]
 fn active_users_mean_is_non_negative() {
     let mut m = quick();
-    m.rqs_input.avg_active_users.mean = -1.0;
+    m.rqs_input.as_mut_slice()[0].avg_active_users.mean = -1.0;
     only(m.clone(), "rqs_input.avg_active_users.mean");
-    m.rqs_input.avg_active_users.mean = 0.0;
+    m.rqs_input.as_mut_slice()[0].avg_active_users.mean = 0.0;
     assert_eq!(diagnostics(m), []);
 }
 
 #[test]
 fn requests_per_minute_mean_is_positive() {
     let mut m = quick();
-    m.rqs_input.avg_request_per_minute_per_user.mean = 0.0;
+    m.rqs_input.as_mut_slice()[0]
+        .avg_request_per_minute_per_user
+        .mean = 0.0;
     only(m, "rqs_input.avg_request_per_minute_per_user.mean");
 }
 
@@ -183,7 +187,7 @@ fn user_sampling_window_is_between_1_and_120() {
         (-5, false),
     ] {
         let mut m = quick();
-        m.rqs_input.user_sampling_window = w;
+        m.rqs_input.as_mut_slice()[0].user_sampling_window = w;
         if ok {
             assert_eq!(diagnostics(m), [], "{w}");
         } else {

@@ -45,16 +45,33 @@ impl<'a> Validator<'a> {
             .enumerate()
             .map(|(i, s)| (s.id.as_str(), i))
             .collect();
-        let lb = m.topology_graph.nodes.load_balancer.as_ref();
-        // Servers behind a callee: itself, or what the load balancer covers.
+        let covered: HashMap<&str, &[String]> = m
+            .topology_graph
+            .nodes
+            .all_load_balancers()
+            .map(|(_, l)| (l.id.as_str(), l.server_covered.as_slice()))
+            .collect();
+        // Servers behind a callee: itself, or what its load balancer covers,
+        // through every tier below it (each tier once).
         let behind = |id: &'a str| -> Vec<&'a str> {
-            match nodes.get(id) {
-                Some(NodeKind::Server) => vec![id],
-                Some(NodeKind::LoadBalancer) => lb
-                    .map(|l| l.server_covered.iter().map(String::as_str).collect())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
+            let mut out = Vec::new();
+            let mut todo = vec![id];
+            let mut seen = std::collections::HashSet::new();
+            while let Some(x) = todo.pop() {
+                if !seen.insert(x) {
+                    continue;
+                }
+                match nodes.get(x) {
+                    Some(NodeKind::Server) => out.push(x),
+                    Some(NodeKind::LoadBalancer) => {
+                        if let Some(c) = covered.get(x) {
+                            todo.extend(c.iter().rev().map(String::as_str));
+                        }
+                    }
+                    _ => {}
+                }
             }
+            out
         };
         // Call graph over (server, endpoint index).
         let mut graph: CallGraph = HashMap::new();

@@ -5,28 +5,24 @@
 
 use std::collections::HashMap;
 
-use super::{EDGES, LB, SERVERS, Validator};
+use super::{EDGES, SERVERS, Validator};
 
 impl Validator<'_> {
     pub(super) fn node_tags(&mut self) {
         let n = &self.m.topology_graph.nodes;
-        let mut tags: Vec<(String, &Option<String>, &str)> = vec![
-            (
-                "rqs_input.type".into(),
-                &self.m.rqs_input.node_type,
-                "generator",
-            ),
-            (
-                "topology_graph.nodes.client.type".into(),
-                &n.client.node_type,
-                "client",
-            ),
-        ];
+        let mut tags: Vec<(String, &Option<String>, &str)> = Vec::new();
+        for (i, g) in self.m.generators().iter().enumerate() {
+            let p = self.m.generator_path(i);
+            tags.push((format!("{p}.type"), &g.node_type, "generator"));
+        }
+        for (p, c) in n.all_clients() {
+            tags.push((format!("{p}.type"), &c.node_type, "client"));
+        }
         for (i, s) in n.servers.iter().enumerate() {
             tags.push((format!("{SERVERS}[{i}].type"), &s.node_type, "server"));
         }
-        if let Some(lb) = &n.load_balancer {
-            tags.push((format!("{LB}.type"), &lb.node_type, "load_balancer"));
+        for (p, lb) in n.all_load_balancers() {
+            tags.push((format!("{p}.type"), &lb.node_type, "load_balancer"));
         }
         for (path, tag, want) in tags {
             if let Some(t) = tag
@@ -43,18 +39,18 @@ impl Validator<'_> {
 
     pub(super) fn unique_ids(&mut self) {
         let n = &self.m.topology_graph.nodes;
-        let mut ids: Vec<(String, &str)> = vec![
-            ("rqs_input.id".into(), self.m.rqs_input.id.as_str()),
-            (
-                "topology_graph.nodes.client.id".into(),
-                n.client.id.as_str(),
-            ),
-        ];
+        let mut ids: Vec<(String, &str)> = Vec::new();
+        for (i, g) in self.m.generators().iter().enumerate() {
+            ids.push((format!("{}.id", self.m.generator_path(i)), g.id.as_str()));
+        }
+        for (p, c) in n.all_clients() {
+            ids.push((format!("{p}.id"), c.id.as_str()));
+        }
         for (i, s) in n.servers.iter().enumerate() {
             ids.push((format!("{SERVERS}[{i}].id"), &s.id));
         }
-        if let Some(lb) = &n.load_balancer {
-            ids.push((format!("{LB}.id"), &lb.id));
+        for (p, lb) in n.all_load_balancers() {
+            ids.push((format!("{p}.id"), &lb.id));
         }
         for (i, e) in self.m.topology_graph.edges.iter().enumerate() {
             ids.push((format!("{EDGES}[{i}].id"), &e.id));
