@@ -15,4 +15,5 @@ mod scenarios_run;
 mod support;
 mod sweep;
 mod timeline;
+mod topology;
 mod validation;
