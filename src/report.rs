@@ -18,7 +18,6 @@
 pub mod charts;
 pub mod data;
 pub mod html;
-pub mod sweep_chart;
 
 use std::path::{Path, PathBuf};
 

@@ -24,6 +24,7 @@
 //! | `sweep.png` | the chart of each key metric against the swept values |
 //! | `sweep.html` | the chart (inline SVG) and the aggregate table |
 
+pub mod chart;
 pub mod grid;
 pub mod html;
 pub mod stats;

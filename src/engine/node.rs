@@ -35,7 +35,9 @@ use bevy_ecs::system::{DynParamBuilder, DynSystemParam, ParamBuilder, SystemPara
 use bevy_ecs::system::{SystemParamBuilder, SystemParamItem, SystemState};
 use bevy_ecs::world::unsafe_world_cell::UnsafeWorldCell;
 
-use super::dispatch::Ctx;
+/// What a kind's handlers get: the engine core of one dispatch phase (the
+/// seam's whole API towards the engine; kinds import it from here).
+pub use super::dispatch::{Ctx, Sched};
 use super::event::Event;
 use super::queue::EventQueue;
 use super::run::ResultsSection;

@@ -3,7 +3,7 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParamItem;
 
-use crate::engine::dispatch::Ctx;
+use crate::engine::node::Ctx;
 use crate::engine::node::NodeKind;
 use crate::engine::world::{BuildCx, BuildError};
 use crate::engine::{network, request};

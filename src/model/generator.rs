@@ -12,9 +12,9 @@ use rand::RngExt as _;
 use rand_distr::{Distribution as _, Exp};
 use rand_pcg::Pcg64;
 
-use crate::engine::dispatch::Ctx;
 use crate::engine::event::Event;
 use crate::engine::network;
+use crate::engine::node::Ctx;
 use crate::engine::node::{EventBase, NodeKind};
 use crate::engine::queue::EventQueue;
 use crate::engine::request::{self, Request};

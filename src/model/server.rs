@@ -24,10 +24,10 @@ use bevy_ecs::system::{SystemParam, SystemParamItem};
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
-use crate::engine::dispatch::{Ctx, Sched};
 use crate::engine::event::Event;
 use crate::engine::network;
 use crate::engine::node::{BatchSlot, NodeKind};
+use crate::engine::node::{Ctx, Sched};
 use crate::engine::output::Output;
 use crate::engine::request::{Phase, Request};
 use crate::engine::run::{Clock, ResultsSection};

@@ -1,13 +1,13 @@
 //! `sweep.png` and `sweep.html`: the chart of the key metrics against the swept
-//! values ([`crate::report::sweep_chart`]), and one self-contained page with the
+//! values ([`super::chart`]), and one self-contained page with the
 //! same chart as inline SVG above the per-point means and 95% intervals.
 
 use std::path::{Path, PathBuf};
 
 use super::SweepError;
+use super::chart;
 use super::tables::{AggregateRow, HTML_FILE, Manifest, Metric};
 use crate::metrics::outdir::write_atomic;
-use crate::report::sweep_chart;
 
 /// Name of the chart in the sweep directory.
 pub const PNG_FILE: &str = "sweep.png";
@@ -15,8 +15,8 @@ pub const PNG_FILE: &str = "sweep.png";
 /// Draw the chart and the page from the aggregate and write `sweep.png` and
 /// `sweep.html` into `out` (each atomically); returns their paths.
 pub fn write(out: &Path, m: &Manifest, rows: &[AggregateRow]) -> Result<Vec<PathBuf>, SweepError> {
-    let png = sweep_chart::sweep_png(m, rows).map_err(SweepError::Chart)?;
-    let svg = sweep_chart::sweep_svg(m, rows).map_err(SweepError::Chart)?;
+    let png = chart::sweep_png(m, rows).map_err(SweepError::Chart)?;
+    let svg = chart::sweep_svg(m, rows).map_err(SweepError::Chart)?;
     let page = render_with_chart(m, rows, Some(&svg));
     let png_path = out.join(PNG_FILE);
     let html_path = out.join(HTML_FILE);

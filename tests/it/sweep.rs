@@ -406,7 +406,7 @@ fn grey_variance(rgb: &[u8]) -> f64 {
 /// `sweep.png` decodes at the size `docs/sweeps.md` gives and is drawn on;
 /// `sweep.html` holds the same chart as inline SVG and stays self-contained.
 fn check_chart(out: &Path) {
-    let (w, h) = asyncflow::report::sweep_chart::SWEEP_PNG_SIZE;
+    let (w, h) = asyncflow::sweep::chart::SWEEP_PNG_SIZE;
     let docs =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sweeps.md")).unwrap();
     assert!(

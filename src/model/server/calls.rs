@@ -22,9 +22,9 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParamItem;
 
 use super::{CALL_TIMEOUT, Handoffs, Param, ServerConfig, Work, proceed};
-use crate::engine::dispatch::Ctx;
 use crate::engine::event::Event;
 use crate::engine::network;
+use crate::engine::node::Ctx;
 use crate::engine::request::{self, CallInfo, Phase, Request, Wait};
 use crate::engine::time::SimTime;
 use crate::engine::world::{BuildCx, BuildError};

@@ -16,9 +16,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::ReportError;
-use super::charts::{AXIS, DROPS, FAMILY, GRID, INK, MARKERS, font, font_ready, muted, short};
-use crate::sweep::{AggregateRow, Ci, Manifest, Metric};
+use super::{AggregateRow, Ci, Manifest, Metric};
+use crate::report::ReportError;
+use crate::report::charts::{
+    AXIS, DROPS, FAMILY, GRID, INK, MARKERS, font, font_ready, muted, short,
+};
 
 /// Width and height of `sweep.png`, pixels (fixed, whatever the grid).
 pub const SWEEP_PNG_SIZE: (u32, u32) = (1500, 1000);
@@ -579,7 +581,7 @@ pub fn sweep_svg(m: &Manifest, rows: &[AggregateRow]) -> Result<String, ReportEr
         return Err(ReportError::Font);
     }
     let (w, h) = SWEEP_PNG_SIZE;
-    super::html::svg(w, h, |root| draw(root, m, rows)).map_err(ReportError::Draw)
+    crate::report::html::svg(w, h, |root| draw(root, m, rows)).map_err(ReportError::Draw)
 }
 
 #[cfg(test)]
