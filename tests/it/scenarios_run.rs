@@ -50,11 +50,11 @@ fn check_runs(path: &Path, cut: Option<u64>) {
     let c = &s.results.requests;
     assert!(c.generated > 0, "{name}: nothing generated");
     assert!(c.completed > 0, "{name}: nothing completed");
-    assert_eq!(
-        c.completed + c.dropped + c.in_flight_at_horizon,
-        c.generated,
-        "{name}: {c:?}"
-    );
+    // Every generated request ended with exactly one status, or is in flight.
+    let ended: u64 = c.by_status.values().sum();
+    assert_eq!(ended + c.in_flight_at_horizon, c.generated, "{name}: {c:?}");
+    assert_eq!(c.by_status["completed"], c.completed, "{name}");
+    assert_eq!(c.by_status["dropped"], c.dropped, "{name}");
 
     // The file holds exactly the requests that ended, each once.
     let rows = read_requests(&out.join("requests.parquet"));
@@ -68,14 +68,18 @@ fn check_runs(path: &Path, cut: Option<u64>) {
     assert_eq!(completed, c.completed, "{name}: completed rows");
     assert_eq!(
         rows.len() as u64 - completed,
-        c.dropped,
-        "{name}: dropped rows"
+        ended - c.completed,
+        "{name}: other rows"
     );
+    for (status, &n) in &c.by_status {
+        let got = rows.iter().filter(|r| &r.status == status).count() as u64;
+        assert_eq!(got, n, "{name}: {status} rows");
+    }
     assert_eq!(s.results.latency.count, c.completed, "{name}");
 
     // Drops per edge as the summary counts them and as the rows say.
     let mut dropped_on: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in rows.iter().filter(|r| !r.completed()) {
+    for r in rows.iter().filter(|r| r.status == "dropped") {
         let on = r
             .dropped_on
             .as_deref()
@@ -113,7 +117,7 @@ fn check_runs(path: &Path, cut: Option<u64>) {
     for r in &rows {
         assert!(r.created <= r.finished && r.finished < h, "{name}: {r:?}");
         if r.completed() {
-            let parts = r.network + r.ram_wait + r.cpu_wait + r.cpu + r.io;
+            let parts = r.network + r.ram_wait + r.cpu_wait + r.cpu + r.io + r.call;
             assert!(
                 (parts - r.latency).abs() < 1e-8,
                 "{name}: breakdown {parts} vs {r:?}"

@@ -30,6 +30,7 @@ pub struct Req {
     pub cpu: f64,
     pub io: f64,
     pub network: f64,
+    pub call: f64,
 }
 
 impl Req {
@@ -168,6 +169,7 @@ pub fn read_requests(path: &Path) -> Vec<Req> {
             "cpu_s",
             "io_s",
             "network_s",
+            "call_s",
         ]
         .iter()
         .map(|n| f64s(&b, n))
@@ -187,6 +189,7 @@ pub fn read_requests(path: &Path) -> Vec<Req> {
                 cpu: cols[5][i],
                 io: cols[6][i],
                 network: cols[7][i],
+                call: cols[8][i],
             });
         }
     }
