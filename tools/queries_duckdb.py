@@ -36,7 +36,7 @@ class Result:
 def _connect(run_dir: Path) -> duckdb.DuckDBPyConnection:
     """A connection with one view per Parquet file present in the run."""
     con = duckdb.connect()
-    for name in ("requests", "samples", "events"):
+    for name in ("requests", "samples", "events", "spans"):
         path = run_dir / f"{name}.parquet"
         if path.exists():
             quoted = str(path).replace("'", "''")
@@ -183,11 +183,117 @@ def drop_rate_per_edge(con) -> Result:
     return result
 
 
+def latency_by_service(con) -> Result:
+    """Calls per callee and endpoint, seen from the caller: count, share that
+    completed, mean and p99 duration of the completed ones."""
+    name = "latency by service"
+    if not _has(con, "spans"):
+        return Result(name, skipped="no spans.parquet (the run made no calls)")
+    return _table(
+        con,
+        name,
+        """
+        SELECT callee::VARCHAR AS callee,
+               endpoint::VARCHAR AS endpoint,
+               count(*) AS calls,
+               avg(CASE WHEN status = 'completed' THEN 1.0 ELSE 0.0 END) AS completed_share,
+               avg(duration_s) FILTER (WHERE status = 'completed') AS mean_s,
+               quantile_cont(duration_s, 0.99) FILTER (WHERE status = 'completed') AS p99_s
+        FROM spans
+        GROUP BY ALL
+        ORDER BY callee, endpoint
+        """,
+    )
+
+
+def critical_paths(con) -> Result:
+    """Each completed trace's critical path, rebuilt from spans.parquet.
+
+    A caller resumes when the call it waited for last replies, so the path
+    walks back from that call: under a span (or the root request), the
+    completed child that ended last is critical; before a critical child, the
+    sibling that ended last no later than it started is critical too (the call
+    it waited for before); and so on down each critical span. Ties go to the
+    lower span id. The path lists the root's server and then the critical
+    calls' callees in start order; the table counts traces per path, with their
+    mean root latency."""
+    name = "critical paths"
+    if not (_has(con, "spans") and _has(con, "requests")):
+        return Result(name, skipped="no spans.parquet (the run made no calls)")
+    return _table(
+        con,
+        name,
+        """
+        WITH RECURSIVE
+        done AS (
+            SELECT trace_id, parent_span_id, span_id, callee::VARCHAR AS callee,
+                   start_s, end_s, duration_s
+            FROM spans
+            WHERE status = 'completed'
+        ),
+        last_child AS (
+            SELECT trace_id, parent_span_id, span_id
+            FROM (
+                SELECT *, row_number() OVER (
+                    PARTITION BY trace_id, parent_span_id ORDER BY end_s DESC, span_id
+                ) AS rk
+                FROM done
+            )
+            WHERE rk = 1
+        ),
+        before AS (
+            SELECT a.trace_id, a.span_id AS from_span, b.span_id AS to_span
+            FROM (
+                SELECT a.trace_id, a.span_id, b.span_id AS b_span,
+                       row_number() OVER (
+                           PARTITION BY a.span_id ORDER BY b.end_s DESC, b.span_id
+                       ) AS rk
+                FROM done a JOIN done b
+                  ON b.trace_id = a.trace_id
+                 AND b.parent_span_id IS NOT DISTINCT FROM a.parent_span_id
+                 AND b.span_id <> a.span_id
+                 AND b.end_s <= a.start_s
+            ) a JOIN done b ON b.span_id = a.b_span
+            WHERE a.rk = 1
+        ),
+        next AS (
+            SELECT trace_id, from_span, to_span FROM before
+            UNION ALL
+            SELECT trace_id, parent_span_id AS from_span, span_id AS to_span
+            FROM last_child WHERE parent_span_id IS NOT NULL
+        ),
+        crit(trace_id, span_id) AS (
+            SELECT trace_id, span_id FROM last_child WHERE parent_span_id IS NULL
+            UNION
+            SELECT n.trace_id, n.to_span
+            FROM crit c JOIN next n ON n.trace_id = c.trace_id AND n.from_span = c.span_id
+        ),
+        paths AS (
+            SELECT d.trace_id,
+                   string_agg(d.callee, ' > ' ORDER BY d.start_s, d.span_id) AS calls_path,
+                   count(*) AS calls
+            FROM crit c JOIN done d ON d.span_id = c.span_id
+            GROUP BY d.trace_id
+        )
+        SELECT r.server::VARCHAR || ' > ' || p.calls_path AS critical_path,
+               p.calls,
+               count(*) AS traces,
+               avg(r.latency_s) AS mean_latency_s
+        FROM paths p JOIN requests r ON r.request_id = p.trace_id
+        WHERE r.status = 'completed'
+        GROUP BY ALL
+        ORDER BY traces DESC, critical_path
+        """,
+    )
+
+
 QUERIES = [
     p99_per_server_per_minute,
     ready_queue_around_outage,
     latency_by_endpoint,
     drop_rate_per_edge,
+    latency_by_service,
+    critical_paths,
 ]
 
 

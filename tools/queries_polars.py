@@ -165,11 +165,108 @@ def drop_rate_per_edge(run_dir: Path) -> Result:
     return Result(name, frame)
 
 
+def latency_by_service(run_dir: Path) -> Result:
+    """Calls per callee and endpoint, seen from the caller: count, share that
+    completed, mean and p99 duration of the completed ones."""
+    name = "latency by service"
+    spans = _scan(run_dir, "spans")
+    if spans is None:
+        return Result(name, skipped="no spans.parquet (the run made no calls)")
+    done = pl.col("status") == "completed"
+    dur = pl.col("duration_s").filter(done)
+    frame = (
+        spans.group_by("callee", "endpoint")
+        .agg(
+            pl.len().alias("calls"),
+            done.cast(pl.Float64).mean().alias("completed_share"),
+            dur.mean().alias("mean_s"),
+            dur.quantile(0.99, interpolation="linear").alias("p99_s"),
+        )
+        .sort("callee", "endpoint")
+        .collect()
+    )
+    return Result(name, frame)
+
+
+def critical_paths(run_dir: Path) -> Result:
+    """Each completed trace's critical path (the rule is in the DuckDB
+    version's docstring): the critical set grows one step per loop, along
+    "the sibling before" and "the last child" links."""
+    name = "critical paths"
+    spans = _scan(run_dir, "spans")
+    requests = _scan(run_dir, "requests")
+    if spans is None or requests is None:
+        return Result(name, skipped="no spans.parquet (the run made no calls)")
+    done = (
+        spans.filter(pl.col("status") == "completed")
+        .select("trace_id", "parent_span_id", "span_id", "callee", "start_s", "end_s", "duration_s")
+        .collect()
+    )
+    # Null parents (calls of the root's server) group under a sentinel.
+    keyed = done.with_columns(pl.col("parent_span_id").fill_null(0).alias("pkey"))
+    last_child = (
+        keyed.sort(["trace_id", "pkey", "end_s", "span_id"], descending=[False, False, True, False])
+        .group_by("trace_id", "pkey", maintain_order=True)
+        .first()
+        .select("trace_id", "parent_span_id", "span_id")
+    )
+    pairs = keyed.join(keyed, on=["trace_id", "pkey"], suffix="_b").filter(
+        (pl.col("span_id_b") != pl.col("span_id")) & (pl.col("end_s_b") <= pl.col("start_s"))
+    )
+    before = (
+        pairs.sort(["span_id", "end_s_b", "span_id_b"], descending=[False, True, False])
+        .group_by("span_id", maintain_order=True)
+        .first()
+        .select("trace_id", pl.col("span_id").alias("from_span"), pl.col("span_id_b").alias("to_span"))
+    )
+    down = last_child.filter(pl.col("parent_span_id").is_not_null()).select(
+        "trace_id", pl.col("parent_span_id").alias("from_span"), pl.col("span_id").alias("to_span")
+    )
+    links = pl.concat([before, down])
+    crit = last_child.filter(pl.col("parent_span_id").is_null()).select("trace_id", "span_id")
+    frontier = crit
+    while not frontier.is_empty():
+        step = frontier.join(
+            links, left_on=["trace_id", "span_id"], right_on=["trace_id", "from_span"]
+        ).select("trace_id", pl.col("to_span").alias("span_id"))
+        frontier = step.join(crit, on=["trace_id", "span_id"], how="anti").unique()
+        crit = pl.concat([crit, frontier])
+    paths = (
+        crit.join(done, on=["trace_id", "span_id"])
+        .sort("trace_id", "start_s", "span_id")
+        .group_by("trace_id", maintain_order=True)
+        .agg(
+            pl.col("callee").str.join(" > ").alias("calls_path"),
+            pl.len().alias("calls"),
+        )
+    )
+    roots = (
+        requests.filter(pl.col("status") == "completed")
+        .select(pl.col("request_id").alias("trace_id"), "server", "latency_s")
+        .collect()
+    )
+    frame = (
+        paths.join(roots, on="trace_id")
+        .group_by(
+            (pl.col("server") + " > " + pl.col("calls_path")).alias("critical_path"),
+            pl.col("calls").cast(pl.Int64),
+        )
+        .agg(
+            pl.len().alias("traces"),
+            pl.col("latency_s").mean().alias("mean_latency_s"),
+        )
+        .sort(["traces", "critical_path"], descending=[True, False])
+    )
+    return Result(name, frame)
+
+
 QUERIES = [
     p99_per_server_per_minute,
     ready_queue_around_outage,
     latency_by_endpoint,
     drop_rate_per_edge,
+    latency_by_service,
+    critical_paths,
 ]
 
 
