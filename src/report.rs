@@ -18,6 +18,7 @@
 pub mod charts;
 pub mod data;
 pub mod html;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 

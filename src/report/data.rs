@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::ReportError;
 use crate::Summary;
-use crate::metrics::schema::{EVENTS_FILE, REQUESTS_FILE, SAMPLES_FILE};
+use crate::metrics::schema::{EVENTS_FILE, REQUESTS_FILE, SAMPLES_FILE, SPANS_FILE};
 
 /// Most points of the throughput line; longer runs are averaged into wider
 /// buckets (about one point per pixel of the panel).
@@ -49,6 +49,9 @@ pub struct RunData {
     pub samples_written: bool,
     /// Injected event windows; `None` when `events.parquet` was not written.
     pub events: Option<Vec<EventWindow>>,
+    /// Per-service latency and the call graph (`spans.parquet`; None when the
+    /// run made no calls or the file was not written).
+    pub services: Option<super::services::Services>,
 }
 
 /// Latencies of completed requests in equal-width bins from zero.
@@ -182,7 +185,14 @@ impl RunData {
         } else {
             None
         };
+        let spans = dir.join(SPANS_FILE);
+        let services = if spans.is_file() {
+            Some(super::services::read(&spans, &summary)?)
+        } else {
+            None
+        };
         Ok(RunData {
+            services,
             dir: dir.to_path_buf(),
             summary,
             scenario_text,
@@ -217,7 +227,7 @@ pub fn chosen_servers(summary: &Summary) -> Vec<String> {
         .collect()
 }
 
-fn reader(
+pub(super) fn reader(
     path: &Path,
     columns: &[&str],
 ) -> Result<impl Iterator<Item = Result<RecordBatch, ReportError>>, ReportError> {
@@ -252,7 +262,11 @@ fn column_error(path: &Path, name: &str) -> ReportError {
     }
 }
 
-fn f64_column<'a>(b: &'a RecordBatch, path: &Path, name: &str) -> Result<&'a [f64], ReportError> {
+pub(super) fn f64_column<'a>(
+    b: &'a RecordBatch,
+    path: &Path,
+    name: &str,
+) -> Result<&'a [f64], ReportError> {
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .map(|a| a.values().as_ref())
@@ -482,7 +496,7 @@ fn read_events(path: &Path, end_of_run: f64) -> Result<Vec<EventWindow>, ReportE
 }
 
 /// A dictionary-encoded string column and its values, or an error naming it.
-fn dictionary<'a>(
+pub(super) fn dictionary<'a>(
     b: &'a RecordBatch,
     path: &Path,
     name: &str,

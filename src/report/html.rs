@@ -173,6 +173,53 @@ fn card(o: &mut String, k: &str, v: &str) {
     );
 }
 
+/// The "Services" section: per-service latency from `spans.parquet` and the
+/// service graph.
+fn services(o: &mut String, sv: &super::services::Services) -> Result<(), String> {
+    o.push_str("<h2>Services</h2>\n");
+    o.push_str(
+        "<p class=\"note\">Calls seen from the caller (send to reply, both edges \
+         included), from spans.parquet; latency of the completed calls.</p>\n",
+    );
+    let mut t = Table::new(&[
+        "callee",
+        "endpoint",
+        "#calls",
+        "#completed",
+        "#mean ms",
+        "#p50 ms",
+        "#p95 ms",
+        "#p99 ms",
+    ]);
+    for r in &sv.rows {
+        t.row(&[
+            r.callee.clone(),
+            r.endpoint.clone(),
+            n(count(r.calls)),
+            n(format!(
+                "{:.2}%",
+                100.0 * r.completed as f64 / r.calls.max(1) as f64
+            )),
+            n(ms(r.mean_s)),
+            n(ms(r.p50_s)),
+            n(ms(r.p95_s)),
+            n(ms(r.p99_s)),
+        ]);
+    }
+    o.push_str(&t.finish());
+    if sv.more_rows > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">{} quieter (callee, endpoint) pairs not listed.</p>",
+            sv.more_rows
+        );
+    }
+    let h = super::services::graph_height(sv);
+    let f = svg(CONTENT_W, h, |a| super::services::graph(a, sv))?;
+    let _ = writeln!(o, "<figure>{f}</figure>");
+    Ok(())
+}
+
 /// The whole page.
 pub(crate) fn page(data: &RunData) -> Result<String, String> {
     let s = &data.summary;
@@ -331,6 +378,10 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
         ]);
     }
     o.push_str(&t.finish());
+
+    if let Some(sv) = &data.services {
+        services(&mut o, sv)?;
+    }
 
     // Charts.
     o.push_str("<h2>Charts</h2>\n");

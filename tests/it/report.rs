@@ -315,6 +315,51 @@ fn report_html_is_well_formed_self_contained_and_shows_the_figures() {
     assert!(html.contains("<details>"));
     assert!(html.contains("srv-2-outage"));
     assert!(html.contains("sim_settings:"));
+    // No calls, no spans.parquet, no services section.
+    assert!(!dir.join("spans.parquet").exists());
+    assert!(!html.contains("<h2>Services</h2>"));
+}
+
+#[test]
+fn a_run_with_calls_gets_a_services_table_and_graph() {
+    let (_tmp, dir) = cli_run("scenarios/microservices.yml", &["--horizon", "30"]);
+    let html = std::fs::read_to_string(dir.join(REPORT_FILE)).expect("report.html");
+    check_html(&html);
+    let i = html.find("<h2>Services</h2>").expect("a services section");
+    let j = html.find("<h2>Charts</h2>").expect("charts after it");
+    let section = &html[i..j];
+    // Every callee of the scenario has a row, and the graph names the load
+    // balancers' servers too (the hop behind a tier is drawn).
+    for callee in [
+        "user-service",
+        "url-shorten",
+        "media",
+        "post-storage-lb",
+        "home-timeline-lb",
+        "social-graph",
+    ] {
+        assert!(
+            section.contains(&format!("<td>{callee}</td>")),
+            "no row for {callee}"
+        );
+    }
+    assert_eq!(section.matches("<svg ").count(), 1, "one service graph");
+    for server in ["post-storage-1", "home-timeline-2", "frontend"] {
+        assert!(section.contains(server), "{server} not in the graph");
+    }
+    // The table's quantiles are real numbers, not the zero of an empty
+    // histogram: user-service's p99 is a few milliseconds.
+    let row = section
+        .split("<tr>")
+        .find(|r| r.contains("<td>user-service</td>"))
+        .expect("user-service row");
+    let cells: Vec<&str> = row
+        .split("<td class=\"n\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap_or(""))
+        .collect();
+    let p99: f64 = cells[5].parse().expect("p99 in ms");
+    assert!(p99 > 1.0 && p99 < 100.0, "user-service p99 {p99} ms");
 }
 
 #[test]
