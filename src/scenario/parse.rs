@@ -120,10 +120,16 @@ fn split_unknown(rest: &str) -> (String, Option<&str>) {
     (name, expected)
 }
 
-/// Add "did you mean" when a known spelling is close to `name`.
+/// Add "did you mean" when a known spelling is close to `name`. Serde lists
+/// candidates as `` `a`, `b`, `c` ``, or `` `a` or `b` `` when there are two.
 fn with_suggestion(d: Diagnostic, name: &str, expected: Option<&str>) -> Diagnostic {
     let candidates: Vec<&str> = expected
-        .map(|e| e.split(", ").map(|c| c.trim_matches('`')).collect())
+        .map(|e| {
+            e.split(", ")
+                .flat_map(|c| c.split(" or "))
+                .map(|c| c.trim_matches('`'))
+                .collect()
+        })
         .unwrap_or_default();
     match did_you_mean(name, candidates.iter().copied()) {
         Some(best) => d.with_hint(format!("did you mean `{best}`?")),
