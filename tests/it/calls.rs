@@ -619,7 +619,6 @@ fn parallel_join_any_resumes_at_the_faster_branch() {
 // ------------------------------------------------------------------ workers
 
 #[test]
-#[ignore = "needs server workers (issue 11)"]
 fn round_robin_workers_are_erlang_queues_and_a_shared_queue_is_mm4() {
     // One server, 4 cores, Exp CPU mean 20 ms (mu 50/s per core), lambda 160/s
     // (rho 0.8). With `workers: 4, worker_dispatch: round_robin` each worker has
@@ -658,6 +657,88 @@ fn round_robin_workers_are_erlang_queues_and_a_shared_queue_is_mm4() {
         "one worker, 4 cores (M/M/4)",
         &s,
         mmc_sojourn(lambda, mu, 4),
+    );
+}
+
+/// For each request of `run` created in [0, `until`) (all completed), whether
+/// it waited for a core and how many other requests were at the server when it
+/// arrived. With the constant edges of this file a request is at the server
+/// from `created + 2 EDGE` (gen-cli, cli-srv) to `finished - EDGE` (srv-cli).
+fn waits_and_company(run: &Run, until: f64) -> Vec<(bool, usize)> {
+    let edge = support::ns(EDGE);
+    let mut moves: Vec<(i64, bool, Option<usize>)> = Vec::new();
+    let mut rows = Vec::new();
+    for r in &run.requests {
+        if !r.completed() {
+            continue;
+        }
+        assert_eq!(support::ns(r.network), 3 * edge, "{r:?}");
+        let counted = r.created < until;
+        let k = counted.then(|| {
+            rows.push(r.cpu_wait > 0.0);
+            rows.len() - 1
+        });
+        // Departures sort before arrivals at the same instant.
+        moves.push((support::ns(r.created) + 2 * edge, true, k));
+        moves.push((support::ns(r.finished) - edge, false, None));
+    }
+    moves.sort_by_key(|&(t, arrival, _)| (t, arrival));
+    let mut present = 0usize;
+    let mut company = vec![0; rows.len()];
+    for (_, arrival, k) in moves {
+        if arrival {
+            if let Some(k) = k {
+                company[k] = present;
+            }
+            present += 1;
+        } else {
+            present -= 1;
+        }
+    }
+    rows.into_iter().zip(company).collect()
+}
+
+#[test]
+fn least_busy_sends_an_arrival_to_an_idle_worker_when_there_is_one() {
+    // Three workers of one core each, CPU-only requests (Exp mean 20 ms),
+    // lambda 90/s (rho 0.6), 60 s. A worker's load under `least_busy` is its
+    // unfinished requests; here those are its running and queued ones, so a
+    // worker is idle exactly when its load is 0 and an arrival finding one idle
+    // goes there. A request can thus wait for a core only if all three workers
+    // were busy: at least 3 other requests at the server when it arrived.
+    // Round robin sends every third arrival to the same worker whatever the
+    // others do, so many requests wait with fewer than 3 others present (a
+    // lower bound of its waits with a worker idle: 17% of them with this seed).
+    let (lambda, mu, horizon) = (90.0, 50.0, 60);
+    let variant = |dispatch: &str| {
+        let resources = format!("{{ cpu_cores: 3, workers: 3, worker_dispatch: {dispatch} }}");
+        let nodes = format!(
+            "    servers:\n{}",
+            server("srv", &resources, &[cpu_exp(1.0 / mu)])
+        );
+        scenario(lambda, horizon, &nodes, &[("cli", "srv"), ("srv", "cli")])
+    };
+    let until = horizon as f64 - TAIL;
+    let early_waits = |dispatch: &str| -> (usize, usize, usize) {
+        let run = support::run(&variant(dispatch), SEED + 7, 0);
+        assert_eq!(run.summary.results.servers[0].workers, 3);
+        let rows = waits_and_company(&run, until);
+        let waited = rows.iter().filter(|&&(w, _)| w).count();
+        let early = rows.iter().filter(|&&(w, n)| w && n < 3).count();
+        (rows.len(), waited, early)
+    };
+    let (n, waited, early) = early_waits("least_busy");
+    eprintln!("least_busy: {n} requests, {waited} waited for a core, {early} with < 3 others");
+    assert!(n > 4000 && waited > 800, "{n} requests, {waited} waited");
+    assert_eq!(
+        early, 0,
+        "least_busy queued a request while a worker was idle"
+    );
+    let (n, waited, early) = early_waits("round_robin");
+    eprintln!("round_robin: {n} requests, {waited} waited for a core, {early} with < 3 others");
+    assert!(
+        early > waited / 10,
+        "round robin: only {early} of {waited} waits found fewer than 3 others"
     );
 }
 
