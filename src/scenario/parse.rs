@@ -70,7 +70,17 @@ fn describe(path: &str, msg: &str) -> Diagnostic {
         let (name, expected) = split_unknown(rest);
         let d = Diagnostic::new(
             path,
-            expected.map_or_else(|| "a known value".to_string(), |e| format!("one of {e}")),
+            expected.map_or_else(
+                || "a known value".to_string(),
+                // Serde lists three or more with commas, two as `a` or `b`.
+                |e| {
+                    if e.contains(", ") {
+                        format!("one of {e}")
+                    } else {
+                        e.to_string()
+                    }
+                },
+            ),
             format!("unknown value `{name}`"),
         );
         return with_suggestion(d, &name, expected);
