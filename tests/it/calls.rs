@@ -742,6 +742,63 @@ fn least_busy_sends_an_arrival_to_an_idle_worker_when_there_is_one() {
     );
 }
 
+#[test]
+fn a_request_comes_back_to_its_own_worker_after_io() {
+    // Two round-robin workers of one core each; the endpoint is an I/O wait
+    // (Exp mean 10 ms) then a CPU step (Exp mean 20 ms), lambda 80/s (rho 0.8
+    // per worker), 60 s. With constant edges requests reach the server in
+    // generation order, so the k-th goes to worker k mod 2. Each request's CPU
+    // step is its last: it runs in [finished - EDGE - cpu, finished - EDGE],
+    // after a core wait of `cpu_wait`. If requests stay on their worker after
+    // the I/O, the CPU steps of one worker never overlap (one core), and a
+    // request that waited got the core the instant another request of its own
+    // worker released it. A request resumed on any free core would overlap
+    // with its worker's others (with one shared queue, `cpu_cores: 2`, the
+    // first check fails).
+    let (lambda, horizon) = (80.0, 60);
+    let io = "{ kind: io_wait, step_operation: { io_waiting_time: { mean: 0.01, distribution: exponential } } }";
+    let nodes = format!(
+        "    servers:\n{}",
+        server(
+            "srv",
+            "{ cpu_cores: 2, workers: 2 }",
+            &[io.to_owned(), cpu_exp(0.02)]
+        )
+    );
+    let yaml = scenario(lambda, horizon, &nodes, &[("cli", "srv"), ("srv", "cli")]);
+    let run = support::run(&yaml, SEED + 8, 0);
+    let edge = support::ns(EDGE);
+    let first = run.requests.first().map_or(0, |r| r.id);
+    // Per worker: (CPU start, CPU end, waited) of its completed requests.
+    let mut cpu: [Vec<(i64, i64, bool)>; 2] = [Vec::new(), Vec::new()];
+    for r in run.requests.iter().filter(|r| r.completed()) {
+        let end = support::ns(r.finished) - edge;
+        let start = end - support::ns(r.cpu);
+        cpu[((r.id - first) % 2) as usize].push((start, end, r.cpu_wait > 0.0));
+    }
+    let mut waited = 0;
+    for (w, runs) in cpu.iter_mut().enumerate() {
+        runs.sort_unstable();
+        let ends: BTreeSet<i64> = runs.iter().map(|&(_, e, _)| e).collect();
+        for pair in runs.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "worker {w}: CPU steps overlap: {pair:?}"
+            );
+        }
+        for &(start, _, wait) in runs.iter().filter(|x| x.2) {
+            waited += usize::from(wait);
+            assert!(
+                ends.contains(&start),
+                "worker {w}: a request waited, then started at {start} ns, when no request of its worker released a core"
+            );
+        }
+    }
+    let n = cpu[0].len() + cpu[1].len();
+    eprintln!("{n} requests on 2 workers, {waited} waited for their worker's core");
+    assert!(n > 4000 && waited > 1000, "{n} requests, {waited} waited");
+}
+
 // ---------------------------------------------------------- load balancers
 
 /// Ten one-core M/M/1 servers srv-1..srv-10 (Exp CPU mean 10 ms) behind `lb`
