@@ -94,6 +94,9 @@ pub struct Request {
     pub endpoint_name: Option<NameId>,
     /// Index of the current step in the endpoint's plan.
     pub step: u32,
+    /// The worker (event loop) of its server it is assigned to, for its whole
+    /// visit.
+    pub worker: u32,
     /// Whether it holds a core.
     pub holds_core: bool,
     /// Whether it has been through a server (so the client completes it).
@@ -136,6 +139,7 @@ impl Request {
             endpoint: 0,
             endpoint_name: None,
             step: 0,
+            worker: 0,
             holds_core: false,
             served: false,
             ram: 0.0,

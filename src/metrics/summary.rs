@@ -240,6 +240,10 @@ pub struct ServerSummary {
     pub id: String,
     /// Cores.
     pub cpu_cores: u32,
+    /// Workers (event loops), each with `cpu_cores / workers` cores; 1 in
+    /// summaries written before the key existed.
+    #[serde(default = "one_worker")]
+    pub workers: u32,
     /// Requests that finished their endpoint here.
     pub served: u64,
     /// Busy core time / (cores × run length).
@@ -264,6 +268,10 @@ pub struct ServerSummary {
     /// `timeout_s` passed).
     #[serde(default)]
     pub orphaned_cpu_s: f64,
+}
+
+fn one_worker() -> u32 {
+    1
 }
 
 /// Per-edge aggregates over the run.

@@ -1,12 +1,15 @@
-//! Servers: an event loop with N cores, RAM, and endpoints made of steps.
+//! Servers: event loops with N cores, RAM, and endpoints made of steps.
 //!
-//! On arrival a request picks an endpoint (by weight), then reserves the
-//! endpoint's whole RAM, waiting in a FIFO RAM queue if it does not fit (head of
-//! line: a big request blocks smaller ones behind it). It then walks the steps: a
-//! CPU step needs a core (FIFO ready queue when none is free; consecutive CPU steps
-//! keep the core), an I/O step gives the core back and waits without one. RAM
-//! steps were paid for on admission and take no time. At the end the request
-//! releases its core and RAM and leaves on the server's out edge.
+//! On arrival a request is given to one of the server's workers (event loops;
+//! one by default, see [`workers`]) and picks an endpoint (by weight), then
+//! reserves the endpoint's whole RAM, waiting in a FIFO RAM queue if it does
+//! not fit (head of line: a big request blocks smaller ones behind it; RAM and
+//! its queue are shared by the workers). It then walks the steps: a CPU step
+//! needs a core of its worker (the worker's FIFO ready queue when none is free;
+//! consecutive CPU steps keep the core), an I/O step gives the core back and
+//! waits without one. RAM steps were paid for on admission and take no time.
+//! At the end the request releases its core and RAM and leaves on the server's
+//! out edge.
 //!
 //! A `call` or `parallel` step sends calls to other nodes and waits for their
 //! replies like an I/O wait: the core is given back, the RAM kept (see
@@ -14,8 +17,10 @@
 //! root request, the calling server for a call.
 
 mod calls;
+mod workers;
 
 pub use calls::{CallPlan, CallTarget, JoinRule};
+pub use workers::Workers;
 
 use std::collections::VecDeque;
 
@@ -82,8 +87,8 @@ impl NodeKind for Servers {
         let mut list = Vec::new();
         for s in &cx.file.topology_graph.nodes.servers {
             let e = cx.require_node(&s.id, "server")?;
-            let cfg = build_config(cx, s)?;
-            let st = ServerState::new(cfg.cores, cx.stream("server", &s.id));
+            let (cfg, workers) = build_config(cx, s)?;
+            let st = ServerState::new(workers, cx.stream("server", &s.id));
             cx.world.entity_mut(e).insert((cfg, st));
             list.push(e);
         }
@@ -128,6 +133,7 @@ impl NodeKind for Servers {
             out.servers.push(ServerSummary {
                 id: topo.names.get(cfg.name).to_owned(),
                 cpu_cores: cfg.cores,
+                workers: st.workers.count(),
                 served: st.served,
                 cpu_utilisation: if core_secs > 0.0 {
                     g.busy_cores.run_integral_secs() / core_secs
@@ -148,11 +154,11 @@ impl NodeKind for Servers {
     }
 }
 
-/// A server's configuration from its scenario entry.
+/// A server's configuration and its idle workers from its scenario entry.
 fn build_config(
     cx: &mut BuildCx,
     s: &crate::scenario::schema::Server,
-) -> Result<ServerConfig, BuildError> {
+) -> Result<(ServerConfig, Workers), BuildError> {
     let mut endpoints = Vec::with_capacity(s.endpoints.len());
     for ep in &s.endpoints {
         let mut ram = Vec::new();
@@ -204,10 +210,15 @@ fn build_config(
         } else {
             Vec::new()
         };
-    let cores = u32::try_from(s.server_resources.cpu_cores.max(1)).unwrap_or(u32::MAX);
-    Ok(ServerConfig {
+    let res = &s.server_resources;
+    let cores = u32::try_from(res.cpu_cores.max(1)).unwrap_or(u32::MAX);
+    let count = u32::try_from(res.workers.max(1))
+        .unwrap_or(u32::MAX)
+        .min(cores);
+    let workers = Workers::new(count, cores / count, res.worker_dispatch);
+    let cfg = ServerConfig {
         name: cx.names.intern(&s.id),
-        cores,
+        cores: workers.cores(),
         ram_mb: s.server_resources.ram_mb as f64,
         endpoints,
         cumulative_weights,
@@ -223,7 +234,8 @@ fn build_config(
                 cx.node(target).map(|t| (t, e))
             })
             .collect(),
-    })
+    };
+    Ok((cfg, workers))
 }
 
 /// Batch system: take a sample of every server gauge at a tick.
@@ -307,7 +319,7 @@ pub struct EndpointPlan {
 pub struct ServerConfig {
     /// Server id.
     pub name: NameId,
-    /// Cores.
+    /// Cores (of all its workers).
     pub cores: u32,
     /// RAM capacity in MB.
     pub ram_mb: f64,
@@ -340,7 +352,7 @@ impl ServerConfig {
     }
 }
 
-/// The gauges of one server.
+/// The gauges of one server (over all its workers).
 #[derive(Debug, Clone, Default)]
 pub struct ServerGauges {
     /// Requests waiting for a core.
@@ -360,9 +372,9 @@ pub struct ServerGauges {
 pub struct ServerState {
     /// False during an injected outage (the load balancer skips it).
     pub up: bool,
-    free_cores: u32,
+    /// Its event loops: cores and ready queues.
+    pub workers: Workers,
     ram_in_use: f64,
-    ready: VecDeque<Entity>,
     ram_queue: VecDeque<(Entity, f64)>,
     io_sleeping: u32,
     /// Requests that finished their endpoint here.
@@ -376,13 +388,12 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// An idle server.
-    pub fn new(cores: u32, rng: Pcg64) -> Self {
+    /// An idle server with these workers.
+    pub fn new(workers: Workers, rng: Pcg64) -> Self {
         ServerState {
             up: true,
-            free_cores: cores,
+            workers,
             ram_in_use: 0.0,
-            ready: VecDeque::new(),
             ram_queue: VecDeque::new(),
             io_sleeping: 0,
             served: 0,
@@ -427,7 +438,8 @@ fn pick_endpoint(cfg: &ServerConfig, rng: &mut Pcg64) -> usize {
         .unwrap_or(n - 1)
 }
 
-/// A request arrives: choose its endpoint and admit it, or queue it for RAM.
+/// A request arrives: choose its worker and its endpoint and admit it, or
+/// queue it for RAM.
 fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: Entity) {
     let now = cx.now;
     let Ok((cfg, mut st)) = p.q.get_mut(server) else {
@@ -446,6 +458,7 @@ fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: 
     let plan = &cfg.endpoints[ep];
     let need: f64 = plan.ram.iter().map(|s| s.sample(&mut st.rng)).sum();
     r.server = Some(cfg.name);
+    r.worker = st.workers.assign();
     r.endpoint = ep as u32;
     r.endpoint_name = Some(plan.name);
     r.step = 0;
@@ -556,8 +569,9 @@ fn advance(
         // Endpoint done: give back the core and the RAM, admit from the RAM
         // queue while its head fits (head of line), and leave.
         if r.holds_core {
-            release_core(&mut hand.core, st, server, cfg.cores, now);
+            release_core(&mut hand.core, st, server, r.worker, now);
         }
+        st.workers.finish(r.worker);
         st.ram_in_use -= r.ram;
         st.served += 1;
         if !st.ram_queue.is_empty() {
@@ -577,7 +591,7 @@ fn advance(
     if let Work::Call(_) = s.work {
         // Await the replies without the core, like I/O.
         if r.holds_core {
-            release_core(&mut hand.core, st, server, cfg.cores, now);
+            release_core(&mut hand.core, st, server, r.worker, now);
         }
         r.holds_core = false;
         r.enter(now, Phase::Call);
@@ -590,17 +604,18 @@ fn advance(
         Work::Cpu => {
             if r.holds_core {
                 sched.schedule(now + d, CPU_DONE, server, req, 0);
-            } else if st.free_cores > 0 {
-                st.free_cores -= 1;
+            } else if st.workers.take_core(r.worker) {
                 st.gauges
                     .busy_cores
-                    .set(now, f64::from(cfg.cores - st.free_cores));
+                    .set(now, f64::from(st.workers.busy_cores()));
                 sched.schedule(now + d, CPU_DONE, server, req, 0);
                 r.holds_core = true;
                 r.enter(now, Phase::Cpu);
             } else {
-                st.ready.push_back(req);
-                st.gauges.ready_queue.set(now, st.ready.len() as f64);
+                st.workers.wait_for_core(r.worker, req);
+                st.gauges
+                    .ready_queue
+                    .set(now, st.workers.ready_len() as f64);
                 r.pending_cpu = d;
                 r.enter(now, Phase::CpuWait);
             }
@@ -610,7 +625,7 @@ fn advance(
             st.gauges.io_sleep.set(now, f64::from(st.io_sleeping));
             sched.schedule(now + d, IO_DONE, server, req, 0);
             if r.holds_core {
-                release_core(&mut hand.core, st, server, cfg.cores, now);
+                release_core(&mut hand.core, st, server, r.worker, now);
             }
             r.holds_core = false;
             r.enter(now, Phase::Io);
@@ -637,8 +652,8 @@ fn admit_from_ram_queue(
     }
 }
 
-/// A core was freed: give it to the head of the ready queue, or return it;
-/// update the core and ready-queue gauges.
+/// A core of `worker` was freed: give it to the head of that worker's ready
+/// queue, or return it; update the core and ready-queue gauges.
 ///
 /// The hand-over itself (the waiting request's CPU step starting) needs that
 /// request's component, so it is parked in `handover` and finished by
@@ -647,17 +662,18 @@ fn release_core(
     handover: &mut Option<(Entity, Entity)>,
     st: &mut ServerState,
     server: Entity,
-    cores: u32,
+    worker: u32,
     now: SimTime,
 ) {
-    match st.ready.pop_front() {
-        Some(next) => *handover = Some((server, next)),
-        None => st.free_cores += 1,
+    if let Some(next) = st.workers.release_core(worker) {
+        *handover = Some((server, next));
     }
     st.gauges
         .busy_cores
-        .set(now, f64::from(cores - st.free_cores));
-    st.gauges.ready_queue.set(now, st.ready.len() as f64);
+        .set(now, f64::from(st.workers.busy_cores()));
+    st.gauges
+        .ready_queue
+        .set(now, st.workers.ready_len() as f64);
 }
 
 /// Finish a core hand-over decided by [`release_core`].

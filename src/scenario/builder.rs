@@ -53,7 +53,7 @@ use super::schema::{
     Client, Edge, EdgeType, Endpoint, EventEnd, EventInjection, EventKind, EventStart, LbAlgorithm,
     LoadBalancer, OneOrMany, RqsGenerator, RvConfig, ScenarioFile, Server, ServerResources,
     SimSettings, Step, StepFamily, StepKind, StepOperation, StepValue, TopologyGraph,
-    TopologyNodes,
+    TopologyNodes, WorkerDispatch,
 };
 
 impl From<f64> for StepValue {
@@ -301,6 +301,18 @@ impl ServerBuilder {
     /// Database connection pool size (reserved).
     pub fn db_connection_pool(mut self, n: i64) -> Self {
         self.0.server_resources.db_connection_pool = Some(n);
+        self
+    }
+
+    /// Event loops sharing the server's RAM, each with `cpu_cores / n` cores.
+    pub fn workers(mut self, n: i64) -> Self {
+        self.0.server_resources.workers = n;
+        self
+    }
+
+    /// How arrivals are spread over the workers.
+    pub fn worker_dispatch(mut self, d: WorkerDispatch) -> Self {
+        self.0.server_resources.worker_dispatch = d;
         self
     }
 

@@ -70,7 +70,17 @@ fn describe(path: &str, msg: &str) -> Diagnostic {
         let (name, expected) = split_unknown(rest);
         let d = Diagnostic::new(
             path,
-            expected.map_or_else(|| "a known value".to_string(), |e| format!("one of {e}")),
+            expected.map_or_else(
+                || "a known value".to_string(),
+                // Serde lists three or more with commas, two as `a` or `b`.
+                |e| {
+                    if e.contains(", ") {
+                        format!("one of {e}")
+                    } else {
+                        e.to_string()
+                    }
+                },
+            ),
             format!("unknown value `{name}`"),
         );
         return with_suggestion(d, &name, expected);
@@ -120,10 +130,16 @@ fn split_unknown(rest: &str) -> (String, Option<&str>) {
     (name, expected)
 }
 
-/// Add "did you mean" when a known spelling is close to `name`.
+/// Add "did you mean" when a known spelling is close to `name`. Serde lists
+/// candidates as `` `a`, `b`, `c` ``, or `` `a` or `b` `` when there are two.
 fn with_suggestion(d: Diagnostic, name: &str, expected: Option<&str>) -> Diagnostic {
     let candidates: Vec<&str> = expected
-        .map(|e| e.split(", ").map(|c| c.trim_matches('`')).collect())
+        .map(|e| {
+            e.split(", ")
+                .flat_map(|c| c.split(" or "))
+                .map(|c| c.trim_matches('`'))
+                .collect()
+        })
         .unwrap_or_default();
     match did_you_mean(name, candidates.iter().copied()) {
         Some(best) => d.with_hint(format!("did you mean `{best}`?")),

@@ -294,6 +294,14 @@ pub struct ServerResources {
     /// Reserved for the database milestone; validated (>= 1) but not simulated yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_connection_pool: Option<i64>,
+    /// Event loops (extension), >= 1 and dividing `cpu_cores` (default 1):
+    /// each has `cpu_cores / workers` cores and its own ready queue; RAM is
+    /// shared.
+    #[serde(default = "default_workers", skip_serializing_if = "is_one_worker")]
+    pub workers: i64,
+    /// How arrivals are spread over the workers (extension).
+    #[serde(default, skip_serializing_if = "WorkerDispatch::is_default")]
+    pub worker_dispatch: WorkerDispatch,
 }
 
 fn default_cpu_cores() -> i64 {
@@ -304,13 +312,42 @@ fn default_ram_mb() -> i64 {
     1024
 }
 
+fn default_workers() -> i64 {
+    1
+}
+
+fn is_one_worker(n: &i64) -> bool {
+    *n == 1
+}
+
 impl Default for ServerResources {
     fn default() -> Self {
         ServerResources {
             cpu_cores: default_cpu_cores(),
             ram_mb: default_ram_mb(),
             db_connection_pool: None,
+            workers: default_workers(),
+            worker_dispatch: WorkerDispatch::default(),
         }
+    }
+}
+
+/// Which worker of a server takes an arriving request (`worker_dispatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerDispatch {
+    /// Rotate over the workers, one arrival each.
+    #[default]
+    RoundRobin,
+    /// The worker with the fewest requests assigned and not finished; ties
+    /// to the lowest index.
+    LeastBusy,
+}
+
+impl WorkerDispatch {
+    /// Whether it is the default (`round_robin`), left out when serialising.
+    pub fn is_default(&self) -> bool {
+        *self == WorkerDispatch::default()
     }
 }
 

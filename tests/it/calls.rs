@@ -619,7 +619,6 @@ fn parallel_join_any_resumes_at_the_faster_branch() {
 // ------------------------------------------------------------------ workers
 
 #[test]
-#[ignore = "needs server workers (issue 11)"]
 fn round_robin_workers_are_erlang_queues_and_a_shared_queue_is_mm4() {
     // One server, 4 cores, Exp CPU mean 20 ms (mu 50/s per core), lambda 160/s
     // (rho 0.8). With `workers: 4, worker_dispatch: round_robin` each worker has
@@ -659,6 +658,145 @@ fn round_robin_workers_are_erlang_queues_and_a_shared_queue_is_mm4() {
         &s,
         mmc_sojourn(lambda, mu, 4),
     );
+}
+
+/// For each request of `run` created in [0, `until`) (all completed), whether
+/// it waited for a core and how many other requests were at the server when it
+/// arrived. With the constant edges of this file a request is at the server
+/// from `created + 2 EDGE` (gen-cli, cli-srv) to `finished - EDGE` (srv-cli).
+fn waits_and_company(run: &Run, until: f64) -> Vec<(bool, usize)> {
+    let edge = support::ns(EDGE);
+    let mut moves: Vec<(i64, bool, Option<usize>)> = Vec::new();
+    let mut rows = Vec::new();
+    for r in &run.requests {
+        if !r.completed() {
+            continue;
+        }
+        assert_eq!(support::ns(r.network), 3 * edge, "{r:?}");
+        let counted = r.created < until;
+        let k = counted.then(|| {
+            rows.push(r.cpu_wait > 0.0);
+            rows.len() - 1
+        });
+        // Departures sort before arrivals at the same instant.
+        moves.push((support::ns(r.created) + 2 * edge, true, k));
+        moves.push((support::ns(r.finished) - edge, false, None));
+    }
+    moves.sort_by_key(|&(t, arrival, _)| (t, arrival));
+    let mut present = 0usize;
+    let mut company = vec![0; rows.len()];
+    for (_, arrival, k) in moves {
+        if arrival {
+            if let Some(k) = k {
+                company[k] = present;
+            }
+            present += 1;
+        } else {
+            present -= 1;
+        }
+    }
+    rows.into_iter().zip(company).collect()
+}
+
+#[test]
+fn least_busy_sends_an_arrival_to_an_idle_worker_when_there_is_one() {
+    // Three workers of one core each, CPU-only requests (Exp mean 20 ms),
+    // lambda 90/s (rho 0.6), 60 s. A worker's load under `least_busy` is its
+    // unfinished requests; here those are its running and queued ones, so a
+    // worker is idle exactly when its load is 0 and an arrival finding one idle
+    // goes there. A request can thus wait for a core only if all three workers
+    // were busy: at least 3 other requests at the server when it arrived.
+    // Round robin sends every third arrival to the same worker whatever the
+    // others do, so many requests wait with fewer than 3 others present (a
+    // lower bound of its waits with a worker idle: 17% of them with this seed).
+    let (lambda, mu, horizon) = (90.0, 50.0, 60);
+    let variant = |dispatch: &str| {
+        let resources = format!("{{ cpu_cores: 3, workers: 3, worker_dispatch: {dispatch} }}");
+        let nodes = format!(
+            "    servers:\n{}",
+            server("srv", &resources, &[cpu_exp(1.0 / mu)])
+        );
+        scenario(lambda, horizon, &nodes, &[("cli", "srv"), ("srv", "cli")])
+    };
+    let until = horizon as f64 - TAIL;
+    let early_waits = |dispatch: &str| -> (usize, usize, usize) {
+        let run = support::run(&variant(dispatch), SEED + 7, 0);
+        assert_eq!(run.summary.results.servers[0].workers, 3);
+        let rows = waits_and_company(&run, until);
+        let waited = rows.iter().filter(|&&(w, _)| w).count();
+        let early = rows.iter().filter(|&&(w, n)| w && n < 3).count();
+        (rows.len(), waited, early)
+    };
+    let (n, waited, early) = early_waits("least_busy");
+    eprintln!("least_busy: {n} requests, {waited} waited for a core, {early} with < 3 others");
+    assert!(n > 4000 && waited > 800, "{n} requests, {waited} waited");
+    assert_eq!(
+        early, 0,
+        "least_busy queued a request while a worker was idle"
+    );
+    let (n, waited, early) = early_waits("round_robin");
+    eprintln!("round_robin: {n} requests, {waited} waited for a core, {early} with < 3 others");
+    assert!(
+        early > waited / 10,
+        "round robin: only {early} of {waited} waits found fewer than 3 others"
+    );
+}
+
+#[test]
+fn a_request_comes_back_to_its_own_worker_after_io() {
+    // Two round-robin workers of one core each; the endpoint is an I/O wait
+    // (Exp mean 10 ms) then a CPU step (Exp mean 20 ms), lambda 80/s (rho 0.8
+    // per worker), 60 s. With constant edges requests reach the server in
+    // generation order, so the k-th goes to worker k mod 2. Each request's CPU
+    // step is its last: it runs in [finished - EDGE - cpu, finished - EDGE],
+    // after a core wait of `cpu_wait`. If requests stay on their worker after
+    // the I/O, the CPU steps of one worker never overlap (one core), and a
+    // request that waited got the core the instant another request of its own
+    // worker released it. A request resumed on any free core would overlap
+    // with its worker's others (with one shared queue, `cpu_cores: 2`, the
+    // first check fails).
+    let (lambda, horizon) = (80.0, 60);
+    let io = "{ kind: io_wait, step_operation: { io_waiting_time: { mean: 0.01, distribution: exponential } } }";
+    let nodes = format!(
+        "    servers:\n{}",
+        server(
+            "srv",
+            "{ cpu_cores: 2, workers: 2 }",
+            &[io.to_owned(), cpu_exp(0.02)]
+        )
+    );
+    let yaml = scenario(lambda, horizon, &nodes, &[("cli", "srv"), ("srv", "cli")]);
+    let run = support::run(&yaml, SEED + 8, 0);
+    let edge = support::ns(EDGE);
+    let first = run.requests.first().map_or(0, |r| r.id);
+    // Per worker: (CPU start, CPU end, waited) of its completed requests.
+    let mut cpu: [Vec<(i64, i64, bool)>; 2] = [Vec::new(), Vec::new()];
+    for r in run.requests.iter().filter(|r| r.completed()) {
+        let end = support::ns(r.finished) - edge;
+        let start = end - support::ns(r.cpu);
+        cpu[((r.id - first) % 2) as usize].push((start, end, r.cpu_wait > 0.0));
+    }
+    let mut waited = 0;
+    for (w, runs) in cpu.iter_mut().enumerate() {
+        runs.sort_unstable();
+        let ends: BTreeSet<i64> = runs.iter().map(|&(_, e, _)| e).collect();
+        for pair in runs.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "worker {w}: CPU steps overlap: {pair:?}"
+            );
+        }
+        for &(start, _, wait) in runs.iter().filter(|x| x.2) {
+            waited += usize::from(wait);
+            assert!(
+                ends.contains(&start),
+                "worker {w}: a request waited, then started at {start} ns, when no request of its worker released a core"
+            );
+        }
+    }
+    let n = cpu[0].len() + cpu[1].len();
+    eprintln!("{n} requests on 2 workers, {waited} waited for their worker's core");
+    assert!(n > 4000 && waited > 1000, "{n} requests, {waited} waited");
 }
 
 // ---------------------------------------------------------- load balancers

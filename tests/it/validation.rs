@@ -6,7 +6,7 @@ use std::process::Command;
 
 use asyncflow::scenario::schema::{
     Distribution, EventKind, EventMetric, RvConfig, SampleMetric, ScenarioFile, StepOperation,
-    StepValue,
+    StepValue, WorkerDispatch,
 };
 use asyncflow::scenario::{Diagnostic, Scenario};
 
@@ -225,6 +225,73 @@ fn db_connection_pool_at_least_one() {
         m,
         "topology_graph.nodes.servers[0].server_resources.db_connection_pool",
     );
+}
+
+#[test]
+fn workers_at_least_one() {
+    let mut m = quick();
+    m.topology_graph.nodes.servers[0].server_resources.workers = 0;
+    let d = only(
+        m,
+        "topology_graph.nodes.servers[0].server_resources.workers",
+    );
+    assert_eq!(
+        (d.expected.as_str(), d.found.as_str()),
+        ("an integer >= 1", "0")
+    );
+}
+
+#[test]
+fn workers_divide_cpu_cores() {
+    let mut m = lb();
+    let r = &mut m.topology_graph.nodes.servers[1].server_resources;
+    (r.cpu_cores, r.workers) = (6, 4);
+    let d = only(
+        m,
+        "topology_graph.nodes.servers[1].server_resources.workers",
+    );
+    assert_eq!(d.expected, "a divisor of cpu_cores (6)");
+    assert!(d.found.starts_with('4'), "{d:?}");
+    let hint = d.hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("set cpu_cores to 8"), "{hint}");
+    // More workers than cores is the same mistake.
+    let mut m = quick();
+    let r = &mut m.topology_graph.nodes.servers[0].server_resources;
+    (r.cpu_cores, r.workers) = (2, 4);
+    only(
+        m,
+        "topology_graph.nodes.servers[0].server_resources.workers",
+    );
+    // Every divisor is fine, and a bad cpu_cores is reported once, on its own.
+    for w in [1, 2, 3, 6] {
+        let mut m = quick();
+        let r = &mut m.topology_graph.nodes.servers[0].server_resources;
+        (r.cpu_cores, r.workers) = (6, w);
+        assert_eq!(diagnostics(m), [], "workers {w}");
+    }
+    let mut m = quick();
+    let r = &mut m.topology_graph.nodes.servers[0].server_resources;
+    (r.cpu_cores, r.workers) = (0, 2);
+    only(
+        m,
+        "topology_graph.nodes.servers[0].server_resources.cpu_cores",
+    );
+}
+
+#[test]
+fn worker_keys_are_left_out_at_their_defaults() {
+    let m = quick();
+    let v = serde_json::to_value(&m.topology_graph.nodes.servers[0].server_resources)
+        .expect("serialises");
+    assert!(
+        v.get("workers").is_none() && v.get("worker_dispatch").is_none(),
+        "{v}"
+    );
+    let mut r = m.topology_graph.nodes.servers[0].server_resources.clone();
+    (r.workers, r.worker_dispatch) = (2, WorkerDispatch::LeastBusy);
+    let v = serde_json::to_value(&r).expect("serialises");
+    assert_eq!(v["workers"], 2);
+    assert_eq!(v["worker_dispatch"], "least_busy");
 }
 
 #[test]
@@ -751,6 +818,35 @@ fn unknown_variants_are_rejected_with_a_suggestion() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].path, "topology_graph.edges[0].latency.distribution");
     assert_eq!(d[0].hint.as_deref(), Some("did you mean `exponential`?"));
+}
+
+#[test]
+fn worker_keys_are_read_and_unknown_dispatch_is_a_format_error() {
+    let text = quick_text().replace(
+        "cpu_cores: 1, ram_mb: 2048",
+        "cpu_cores: 2, ram_mb: 2048, workers: 2, worker_dispatch: least_busy",
+    );
+    let s = Scenario::from_yaml_str(&text, None).expect("valid");
+    let r = &s.model().topology_graph.nodes.servers[0].server_resources;
+    assert_eq!(
+        (r.workers, r.worker_dispatch),
+        (2, WorkerDispatch::LeastBusy)
+    );
+    let d = yaml_errors(&text.replace("least_busy", "least_bussy"));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0].path,
+        "topology_graph.nodes.servers[0].server_resources.worker_dispatch"
+    );
+    assert_eq!(d[0].hint.as_deref(), Some("did you mean `least_busy`?"));
+    assert!(d[0].line.is_some());
+    let d = yaml_errors(&text.replace("workers: 2", "workers: 3"));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0].path,
+        "topology_graph.nodes.servers[0].server_resources.workers"
+    );
+    assert!(d[0].line.is_some());
 }
 
 #[test]

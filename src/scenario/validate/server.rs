@@ -1,14 +1,14 @@
-//! Servers: resources (cores, RAM, connection pool), endpoints (non-empty,
-//! unique names, optional probabilities summing to 1) and their steps (one
-//! operation key matching the step kind, positive values, total RAM within
-//! `ram_mb`). How servers are wired to the rest of the graph is `edge.rs`'s.
+//! Servers: resources (cores, RAM, connection pool, workers dividing the
+//! cores), endpoints (non-empty, unique names, optional probabilities summing
+//! to 1) and their steps (one operation key matching the step kind, positive
+//! values, total RAM within `ram_mb`). How servers are wired to the rest of the graph is `edge.rs`'s.
 
 use std::collections::HashMap;
 
 use super::random_variable::MeanRule;
 use super::{SERVERS, Validator, fmt_num};
 use crate::scenario::diagnostic::Diagnostic;
-use crate::scenario::schema::{Server, StepFamily, StepValue};
+use crate::scenario::schema::{Server, ServerResources, StepFamily, StepValue};
 
 /// Tolerance on the sum of endpoint probabilities.
 const PROBABILITY_SUM_TOLERANCE: f64 = 1e-9;
@@ -46,6 +46,7 @@ impl Validator<'_> {
                 pool.to_string(),
             );
         }
+        self.server_workers(&p, r);
         if s.endpoints.is_empty() {
             self.err(
                 format!("{p}.endpoints"),
@@ -177,6 +178,36 @@ impl Validator<'_> {
             }
         }
         self.probabilities(&p, s);
+    }
+
+    /// `workers` is an integer >= 1 that divides `cpu_cores` (each worker
+    /// gets `cpu_cores / workers` cores). A bad `cpu_cores` is reported on its
+    /// own and skips the divisibility check.
+    fn server_workers(&mut self, p: &str, r: &ServerResources) {
+        let path = format!("{p}.server_resources.workers");
+        if r.workers < 1 {
+            self.err(path, "an integer >= 1", r.workers.to_string());
+            return;
+        }
+        if r.cpu_cores < 1 || r.cpu_cores % r.workers == 0 {
+            return;
+        }
+        let up = (r.cpu_cores / r.workers + 1).saturating_mul(r.workers);
+        self.push(
+            Diagnostic::new(
+                path,
+                format!("a divisor of cpu_cores ({})", r.cpu_cores),
+                format!(
+                    "{} ({} cores do not split evenly into {} workers)",
+                    r.workers, r.cpu_cores, r.workers
+                ),
+            )
+            .with_hint(format!(
+                "each worker gets cpu_cores / workers cores: set cpu_cores to {up} \
+                 (the next multiple of {}) or workers to a divisor of {}",
+                r.workers, r.cpu_cores
+            )),
+        );
     }
 
     fn probabilities(&mut self, p: &str, s: &Server) {

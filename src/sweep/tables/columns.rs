@@ -169,6 +169,10 @@ pub(super) fn servers_batch(
         "cpu_cores",
         rows.iter().map(|r| u64::from(r.2.cpu_cores)).collect(),
     );
+    c.u64(
+        "workers",
+        rows.iter().map(|r| u64::from(r.2.workers)).collect(),
+    );
     c.u64("served", rows.iter().map(|r| r.2.served).collect());
     c.f64("cpu_utilisation", f(|s| s.cpu_utilisation));
     c.f64("ready_queue_mean", f(|s| s.ready_queue_mean));
