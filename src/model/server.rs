@@ -541,7 +541,15 @@ fn after_advance(cx: &mut Ctx, hand: &mut Handoffs, req: Entity, out: After) {
 
 /// Send the calls of a request that reached a call step (decided by
 /// [`advance`] while the server was borrowed).
+#[inline]
 fn send_pending_calls(cx: &mut Ctx, p: &mut SystemParamItem<Param>) {
+    if p.hand.calls.is_some() {
+        send_calls_now(cx, p);
+    }
+}
+
+#[cold]
+fn send_calls_now(cx: &mut Ctx, p: &mut SystemParamItem<Param>) {
     if let Some((server, req)) = p.hand.calls.take()
         && let Ok((cfg, _)) = p.q.get(server)
     {
