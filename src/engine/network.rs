@@ -40,11 +40,18 @@ pub struct EdgeConfig {
     pub target: Entity,
     /// Its kind.
     pub target_kind: KindId,
-    /// Whether a request sent on it is held by it ([`TargetLoad`]).
-    pub hold: bool,
-    /// Whether its source is the target of a holding edge, so that a request
-    /// leaving on it may release a hold.
-    pub release: bool,
+    /// Load tracking ([`TargetLoad`]): [`EdgeConfig::HOLD`] when a request
+    /// sent on it is held by it, [`EdgeConfig::RELEASE`] when its source is the
+    /// target of a holding edge (a request leaving on it may release a hold);
+    /// 0 on an untracked edge, which costs `send` one test.
+    pub track: u8,
+}
+
+impl EdgeConfig {
+    /// [`EdgeConfig::track`] bit: requests sent on the edge are held by it.
+    pub const HOLD: u8 = 1;
+    /// [`EdgeConfig::track`] bit: a request sent on it may release a hold.
+    pub const RELEASE: u8 = 2;
 }
 
 /// The load of an edge's target as seen through the edge: kept only on the
@@ -126,7 +133,7 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
         request::finish(cx, req, RequestStatus::Dropped, Some(name));
         return;
     }
-    let (hold, release) = (cfg.hold, cfg.release);
+    let track = cfg.track;
     let delay = SimTime::from_secs_f64(cfg.latency.sample(&mut st.rng)) + st.spike;
     let v = st.in_flight.value() + 1.0;
     st.in_flight.set(now, v);
@@ -140,14 +147,17 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
             aux: 0,
         },
     );
-    if hold || release {
-        move_hold(cx, edge, req, hold);
+    if track != 0 {
+        move_hold(cx, edge, req, track & EdgeConfig::HOLD != 0);
     }
 }
 
 /// The request leaves the node it is held at (if it is held): release that
 /// hold, with a response-time sample when it leaves as a reply; then, unless
-/// it is a reply, let `edge` hold it when `hold`.
+/// it is a reply, let `edge` hold it when `hold`. Out of line: untracked
+/// scenarios never call it.
+#[cold]
+#[inline(never)]
 fn move_hold(cx: &mut Ctx, edge: Entity, req: Entity, hold: bool) {
     let now = cx.now;
     let Ok(mut r) = cx.requests.get_mut(req) else {

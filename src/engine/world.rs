@@ -122,11 +122,11 @@ impl BuildCx<'_> {
             return;
         };
         if let Some(mut cfg) = self.world.get_mut::<EdgeConfig>(self.edges[i]) {
-            cfg.hold = true;
+            cfg.track |= EdgeConfig::HOLD;
         }
         for (_, out) in self.out_edges(&e.target) {
             if let Some(mut cfg) = self.world.get_mut::<EdgeConfig>(out) {
-                cfg.release = true;
+                cfg.track |= EdgeConfig::RELEASE;
             }
         }
     }
@@ -191,8 +191,7 @@ pub fn build(
             dropout: e.dropout_rate,
             target,
             target_kind,
-            hold: false,
-            release: false,
+            track: 0,
         };
         world.entity_mut(edges[i]).insert((
             cfg,
