@@ -222,3 +222,23 @@ pub fn on_arrive(cx: &mut Ctx, edge: Entity) -> Option<(Entity, KindId)> {
     st.in_flight.set(now, v);
     Some((cfg.target, cfg.target_kind))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_response_sets_the_ewma_and_each_next_moves_it_a_tenth() {
+        let mut l = TargetLoad::default();
+        assert_eq!((l.response_ewma_s, l.responses), (0.0, 0));
+        l.observe(0.2);
+        assert_eq!((l.response_ewma_s, l.responses), (0.2, 1));
+        l.observe(1.2);
+        assert!((l.response_ewma_s - 0.3).abs() < 1e-12);
+        for _ in 0..200 {
+            l.observe(0.05);
+        }
+        assert!((l.response_ewma_s - 0.05).abs() < 1e-9);
+        assert_eq!(l.responses, 202);
+    }
+}

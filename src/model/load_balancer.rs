@@ -110,8 +110,9 @@ impl NodeKind for LoadBalancers {
             LbAlgorithm::PowerOfTwoChoices => {
                 st.power_of_two_choices(|slot| cfg.in_flight(cx, slot))
             }
-            LbAlgorithm::LeastResponseTime => st
-                .least_response_time(|slot| (cfg.response_time(cx, slot), cfg.in_flight(cx, slot))),
+            LbAlgorithm::LeastResponseTime => {
+                st.least_response_time(|slot| cfg.response_time_and_in_flight(cx, slot))
+            }
         };
         match chosen {
             Some(slot) => network::send(cx, cfg.edges[slot], req),
@@ -206,12 +207,17 @@ impl LbConfig {
     }
 
     /// EWMA response time of slot `slot`'s target in seconds (for a tier: the
-    /// mean over the servers below it that have one); 0 while none is known.
+    /// mean over the servers below it that have one; 0 while none is known),
+    /// and its in flight. A server's slot reads its one edge once.
     #[inline]
-    fn response_time(&self, cx: &Ctx, slot: usize) -> f64 {
+    fn response_time_and_in_flight(&self, cx: &Ctx, slot: usize) -> (f64, u32) {
         let Some(b) = self.below.get(slot) else {
-            return 0.0;
+            return (0.0, 0);
         };
+        if let ([e], [_]) = (b.load.as_slice(), b.leaves.as_slice()) {
+            let l = network::target_load(cx, *e);
+            return (l.response_ewma_s, l.in_flight);
+        }
         let (mut sum, mut n) = (0.0, 0u32);
         for &e in &b.leaves {
             let l = network::target_load(cx, e);
@@ -220,7 +226,8 @@ impl LbConfig {
                 n += 1;
             }
         }
-        if n == 0 { 0.0 } else { sum / f64::from(n) }
+        let rt = if n == 0 { 0.0 } else { sum / f64::from(n) };
+        (rt, self.in_flight(cx, slot))
     }
 }
 
