@@ -3,6 +3,16 @@
 //! arrival event hands it to the target node's kind (see
 //! [`crate::engine::node`]), which is how nodes talk without knowing each
 //! other's kinds.
+//!
+//! An edge can also keep a load record of its target as seen from its
+//! source ([`TargetLoad`]): the requests sent on it and not yet finished at
+//! its target, and an EWMA of their response times. A request is *held* by
+//! the last tracked edge it was sent on until it leaves the node at the end of
+//! that edge: sent on (a load balancer forwarding it moves the hold to its out
+//! edge), replied to (a response-time sample), or ended
+//! ([`request::finish`]). Replies are never held. Only the edges a kind asks
+//! for at build time are tracked ([`crate::engine::world::BuildCx::track_load`]),
+//! so a scenario without them pays one test per send.
 
 use bevy_ecs::prelude::*;
 use rand::RngExt;
@@ -11,7 +21,7 @@ use rand_pcg::Pcg64;
 use super::dispatch::Ctx;
 use super::event::{Event, EventKind};
 use super::node::KindId;
-use super::request;
+use super::request::{self, Request};
 use super::time::SimTime;
 use crate::metrics::gauge::Gauge;
 use crate::metrics::record::{NameId, RequestStatus};
@@ -30,6 +40,48 @@ pub struct EdgeConfig {
     pub target: Entity,
     /// Its kind.
     pub target_kind: KindId,
+    /// Load tracking ([`TargetLoad`]): [`EdgeConfig::HOLD`] when a request
+    /// sent on it is held by it, [`EdgeConfig::RELEASE`] when its source is the
+    /// target of a holding edge (a request leaving on it may release a hold);
+    /// 0 on an untracked edge, which costs `send` one test.
+    pub track: u8,
+}
+
+impl EdgeConfig {
+    /// [`EdgeConfig::track`] bit: requests sent on the edge are held by it.
+    pub const HOLD: u8 = 1;
+    /// [`EdgeConfig::track`] bit: a request sent on it may release a hold.
+    pub const RELEASE: u8 = 2;
+}
+
+/// The load of an edge's target as seen through the edge: kept only on the
+/// edges a kind asked to track (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TargetLoad {
+    /// Requests sent on the edge and not yet finished at its target (in
+    /// transit, then at the target).
+    pub in_flight: u32,
+    /// EWMA of the response times seen, in seconds: from the send on this edge
+    /// to the request leaving its target as a reply (0 before the first).
+    pub response_ewma_s: f64,
+    /// Response times seen.
+    pub responses: u64,
+}
+
+impl TargetLoad {
+    /// Weight of the newest response time in the EWMA: each reply moves it a
+    /// tenth of the way, so it follows about the last ten replies.
+    pub const EWMA_ALPHA: f64 = 0.1;
+
+    /// Fold one response time into the EWMA (the first one sets it).
+    pub fn observe(&mut self, secs: f64) {
+        self.response_ewma_s = if self.responses == 0 {
+            secs
+        } else {
+            self.response_ewma_s + Self::EWMA_ALPHA * (secs - self.response_ewma_s)
+        };
+        self.responses += 1;
+    }
 }
 
 /// Edge state.
@@ -45,6 +97,8 @@ pub struct EdgeState {
     pub dropped: u64,
     /// This edge's random stream.
     pub rng: Pcg64,
+    /// Load of the target through this edge (tracked edges only).
+    pub load: TargetLoad,
 }
 
 impl EdgeState {
@@ -56,6 +110,7 @@ impl EdgeState {
             sent: 0,
             dropped: 0,
             rng,
+            load: TargetLoad::default(),
         }
     }
 }
@@ -65,6 +120,7 @@ impl EdgeState {
 ///
 /// The request is already in its network phase: it is born in it, node
 /// hand-offs take no time, and a server puts it back in it when it leaves.
+/// On a tracked edge the request's hold moves here (see the module docs).
 pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
     let now = cx.now;
     let Ok((cfg, mut st)) = cx.edges.get_mut(edge) else {
@@ -77,6 +133,7 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
         request::finish(cx, req, RequestStatus::Dropped, Some(name));
         return;
     }
+    let track = cfg.track;
     let delay = SimTime::from_secs_f64(cfg.latency.sample(&mut st.rng)) + st.spike;
     let v = st.in_flight.value() + 1.0;
     st.in_flight.set(now, v);
@@ -90,6 +147,61 @@ pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
             aux: 0,
         },
     );
+    if track != 0 {
+        move_hold(cx, edge, req, track & EdgeConfig::HOLD != 0);
+    }
+}
+
+/// The request leaves the node it is held at (if it is held): release that
+/// hold, with a response-time sample when it leaves as a reply; then, unless
+/// it is a reply, let `edge` hold it when `hold`. Out of line: untracked
+/// scenarios never call it.
+#[cold]
+#[inline(never)]
+fn move_hold(cx: &mut Ctx, edge: Entity, req: Entity, hold: bool) {
+    let now = cx.now;
+    let Ok(mut r) = cx.requests.get_mut(req) else {
+        return;
+    };
+    let served = r.served;
+    release_hold(&mut cx.edges, &mut r, now, served);
+    if hold && !r.served {
+        r.held_on = edge;
+        r.held_since = now;
+        if let Ok((_, mut st)) = cx.edges.get_mut(edge) {
+            st.load.in_flight += 1;
+        }
+    }
+}
+
+/// Release the request's hold, if it has one: its edge counts it no longer,
+/// and takes the time since the send as a response time when `response` (the
+/// request leaves its target as a reply).
+#[inline]
+pub(crate) fn release_hold(
+    edges: &mut Query<'_, '_, (&'static EdgeConfig, &'static mut EdgeState)>,
+    r: &mut Request,
+    now: SimTime,
+    response: bool,
+) {
+    if r.held_on == Entity::PLACEHOLDER {
+        return;
+    }
+    let held = std::mem::replace(&mut r.held_on, Entity::PLACEHOLDER);
+    if let Ok((_, mut st)) = edges.get_mut(held) {
+        st.load.in_flight = st.load.in_flight.saturating_sub(1);
+        if response {
+            st.load.observe((now - r.held_since).as_secs_f64());
+        }
+    }
+}
+
+/// The load record of `edge`'s target through it (zero on an untracked edge).
+#[inline]
+pub fn target_load(cx: &Ctx, edge: Entity) -> TargetLoad {
+    cx.edges
+        .get(edge)
+        .map_or(TargetLoad::default(), |(_, st)| st.load)
 }
 
 /// Requests in transit on `edge` now.
@@ -109,4 +221,24 @@ pub fn on_arrive(cx: &mut Ctx, edge: Entity) -> Option<(Entity, KindId)> {
     let v = st.in_flight.value() - 1.0;
     st.in_flight.set(now, v);
     Some((cfg.target, cfg.target_kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_response_sets_the_ewma_and_each_next_moves_it_a_tenth() {
+        let mut l = TargetLoad::default();
+        assert_eq!((l.response_ewma_s, l.responses), (0.0, 0));
+        l.observe(0.2);
+        assert_eq!((l.response_ewma_s, l.responses), (0.2, 1));
+        l.observe(1.2);
+        assert!((l.response_ewma_s - 0.3).abs() < 1e-12);
+        for _ in 0..200 {
+            l.observe(0.05);
+        }
+        assert!((l.response_ewma_s - 0.05).abs() < 1e-9);
+        assert_eq!(l.responses, 202);
+    }
 }

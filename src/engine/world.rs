@@ -112,6 +112,25 @@ impl BuildCx<'_> {
         })
     }
 
+    /// Keep the load record of edge number `i`'s target on that edge
+    /// ([`crate::engine::network::TargetLoad`]): requests sent on it are held
+    /// by it, and released when they leave its target on any of the target's
+    /// out edges (or end).
+    pub fn track_load(&mut self, i: usize) {
+        let file = self.file;
+        let Some(e) = file.topology_graph.edges.get(i) else {
+            return;
+        };
+        if let Some(mut cfg) = self.world.get_mut::<EdgeConfig>(self.edges[i]) {
+            cfg.track |= EdgeConfig::HOLD;
+        }
+        for (_, out) in self.out_edges(&e.target) {
+            if let Some(mut cfg) = self.world.get_mut::<EdgeConfig>(out) {
+                cfg.track |= EdgeConfig::RELEASE;
+            }
+        }
+    }
+
     /// The random stream of entity `name` of kind `kind`.
     pub fn stream(&self, kind: &str, name: &str) -> Pcg64 {
         stream(self.seed, self.replication, kind, name)
@@ -172,6 +191,7 @@ pub fn build(
             dropout: e.dropout_rate,
             target,
             target_kind,
+            track: 0,
         };
         world.entity_mut(edges[i]).insert((
             cfg,

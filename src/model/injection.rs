@@ -103,7 +103,8 @@ impl NodeKind for InjectedEvents {
 /// What an injection edge does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Mark a server down (and its load-balancer slots).
+    /// Mark a server down (and its load-balancer slots, and the slots of a
+    /// tier it leaves with no target up).
     ServerDown {
         /// The server.
         server: Entity,
@@ -188,6 +189,28 @@ impl Injections {
     }
 }
 
+/// A load balancer whose every target is down is down for the tiers above
+/// it, and up again as soon as one of its targets is: repeat until nothing
+/// changes (tiers are acyclic, so at most one pass per tier level plus one).
+fn propagate_tiers(slots: &LbSlots, lbs: &mut Query<&mut LbState>) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &(target, lb, slot) in &slots.0 {
+            let Ok(tier) = lbs.get(target) else {
+                continue; // a server
+            };
+            let up = tier.any_up();
+            if let Ok(mut l) = lbs.get_mut(lb)
+                && l.up[slot] != up
+            {
+                l.up[slot] = up;
+                changed = true;
+            }
+        }
+    }
+}
+
 /// Batch system: apply every injection due at the current sync point.
 pub fn apply_injections(
     clock: Res<Clock>,
@@ -217,6 +240,7 @@ pub fn apply_injections(
                         l.up[slot] = up;
                     }
                 }
+                propagate_tiers(&inj.lb_slots, &mut lbs);
             }
             Action::SpikeStart { edge, extra } => {
                 if let Ok(mut e) = edges.get_mut(edge) {

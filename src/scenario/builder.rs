@@ -135,6 +135,7 @@ impl ScenarioBuilder {
             node_type: None,
             algorithms: algorithm,
             server_covered: covered.into_iter().map(Into::into).collect(),
+            weights: None,
         });
         self
     }

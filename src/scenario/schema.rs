@@ -671,9 +671,13 @@ pub struct LoadBalancer {
     /// Routing algorithm.
     #[serde(default)]
     pub algorithms: LbAlgorithm,
-    /// The servers it routes to (a set).
+    /// The servers (or load balancers of a tier below) it routes to (a set).
     #[serde(default)]
     pub server_covered: Vec<String>,
+    /// Weights of `weighted_round_robin` by covered id (extension): whole
+    /// numbers >= 1; a covered target not listed weighs 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<BTreeMap<String, i64>>,
 }
 
 /// Load-balancing algorithm.
@@ -685,6 +689,40 @@ pub enum LbAlgorithm {
     RoundRobin,
     /// The up edge with the fewest requests in transit; ties by declaration order.
     LeastConnection,
+    /// A uniform draw over the up targets (extension).
+    Random,
+    /// nginx's smooth weighted round robin over the up targets, by `weights`
+    /// (extension).
+    WeightedRoundRobin,
+    /// Two distinct random up targets, the one with fewer requests in flight
+    /// (extension).
+    PowerOfTwoChoices,
+    /// The up target with the lowest EWMA response time x (in flight + 1)
+    /// (extension).
+    LeastResponseTime,
+}
+
+impl LbAlgorithm {
+    /// Whether it reads the per-target load records (in flight, response
+    /// time) that the engine keeps on the load balancer's edges.
+    pub fn needs_load(self) -> bool {
+        matches!(
+            self,
+            LbAlgorithm::PowerOfTwoChoices | LbAlgorithm::LeastResponseTime
+        )
+    }
+
+    /// Its name in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LbAlgorithm::RoundRobin => "round_robin",
+            LbAlgorithm::LeastConnection => "least_connection",
+            LbAlgorithm::Random => "random",
+            LbAlgorithm::WeightedRoundRobin => "weighted_round_robin",
+            LbAlgorithm::PowerOfTwoChoices => "power_of_two_choices",
+            LbAlgorithm::LeastResponseTime => "least_response_time",
+        }
+    }
 }
 
 /// A directed network link.

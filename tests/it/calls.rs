@@ -822,7 +822,6 @@ fn ten_servers(algorithm: &str, horizon: u64) -> String {
 }
 
 #[test]
-#[ignore = "needs the random and power_of_two_choices load balancers (issue 11)"]
 fn power_of_two_choices_keeps_queues_near_the_jsq2_limit_and_far_below_random() {
     // Mean jobs per server, L, by Little's law on each request's time at its
     // server (cpu_wait + cpu): L = (lambda / N) * mean sojourn = 90/s x W.
@@ -876,7 +875,6 @@ fn power_of_two_choices_keeps_queues_near_the_jsq2_limit_and_far_below_random() 
 }
 
 #[test]
-#[ignore = "needs the weighted_round_robin load balancer (issue 11)"]
 fn weighted_round_robin_honours_its_weights() {
     // Two I/O-only servers (no queueing), weights 3 : 1, 200/s for 60 s. Share of
     // srv-1 among the routed requests: 3/4. Sampling error: a random weighted

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 use asyncflow::scenario::schema::{
-    Distribution, EventKind, EventMetric, RvConfig, SampleMetric, ScenarioFile, StepOperation,
-    StepValue, WorkerDispatch,
+    Distribution, EventKind, EventMetric, LbAlgorithm, LoadBalancer, RvConfig, SampleMetric,
+    ScenarioFile, StepOperation, StepValue, WorkerDispatch,
 };
 use asyncflow::scenario::{Diagnostic, Scenario};
 
@@ -560,6 +560,186 @@ fn a_reached_load_balancer_has_an_out_edge() {
     only(m, "topology_graph.nodes.load_balancer");
 }
 
+// ---- load-balancer algorithms and weights ----
+
+/// `lb()` with its load balancer's algorithm and weights set.
+fn weighted(algorithm: LbAlgorithm, weights: &[(&str, i64)]) -> ScenarioFile {
+    let mut m = lb();
+    let l = m.topology_graph.nodes.load_balancer.as_mut().expect("lb");
+    l.algorithms = algorithm;
+    l.weights = Some(weights.iter().map(|&(k, w)| (k.to_owned(), w)).collect());
+    m
+}
+
+/// `lb()` in two tiers: lb-1 covers lb-2 and lb-3 (the `load_balancers`
+/// list), which cover srv-1 and srv-2.
+fn tiers() -> ScenarioFile {
+    let mut m = lb();
+    let g = &mut m.topology_graph;
+    g.nodes.load_balancer.as_mut().expect("lb").server_covered = vec!["lb-2".into(), "lb-3".into()];
+    for (i, (tier, srv)) in [("lb-2", "srv-1"), ("lb-3", "srv-2")]
+        .into_iter()
+        .enumerate()
+    {
+        g.nodes.load_balancers.push(LoadBalancer {
+            id: tier.into(),
+            node_type: None,
+            algorithms: LbAlgorithm::RoundRobin,
+            server_covered: vec![srv.into()],
+            weights: None,
+        });
+        // lb-srv1 and lb-srv2 now lead to the tier; each tier gets an edge on.
+        g.edges[2 + i].target = tier.into();
+        let mut e = g.edges[2 + i].clone();
+        e.id = format!("{tier}-{srv}");
+        e.source = tier.into();
+        e.target = srv.into();
+        g.edges.push(e);
+    }
+    m
+}
+
+#[test]
+fn every_algorithm_is_accepted_and_tiers_are_valid() {
+    for a in [
+        LbAlgorithm::RoundRobin,
+        LbAlgorithm::LeastConnection,
+        LbAlgorithm::Random,
+        LbAlgorithm::WeightedRoundRobin,
+        LbAlgorithm::PowerOfTwoChoices,
+        LbAlgorithm::LeastResponseTime,
+    ] {
+        let mut m = lb();
+        m.topology_graph
+            .nodes
+            .load_balancer
+            .as_mut()
+            .expect("lb")
+            .algorithms = a;
+        assert_eq!(diagnostics(m), [], "{a:?}");
+    }
+    assert_eq!(diagnostics(tiers()), []);
+    // Weights are optional (every target weighs 1) and may name a tier.
+    let mut m = tiers();
+    m.topology_graph
+        .nodes
+        .load_balancer
+        .as_mut()
+        .expect("lb")
+        .algorithms = LbAlgorithm::WeightedRoundRobin;
+    assert_eq!(diagnostics(m.clone()), []);
+    m.topology_graph
+        .nodes
+        .load_balancer
+        .as_mut()
+        .expect("lb")
+        .weights = Some([("lb-3".to_owned(), 4)].into_iter().collect());
+    assert_eq!(diagnostics(m), []);
+}
+
+#[test]
+fn weights_need_weighted_round_robin() {
+    let d = only(
+        weighted(LbAlgorithm::RoundRobin, &[("srv-1", 3)]),
+        "topology_graph.nodes.load_balancer.weights",
+    );
+    assert_eq!(
+        d.expected,
+        "`weights` only with `algorithms: weighted_round_robin`"
+    );
+    assert_eq!(d.found, "`weights` with `algorithms: round_robin`");
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("set `algorithms: weighted_round_robin`, or remove `weights`")
+    );
+    only(
+        weighted(LbAlgorithm::PowerOfTwoChoices, &[]),
+        "topology_graph.nodes.load_balancer.weights",
+    );
+}
+
+#[test]
+fn weights_name_covered_targets() {
+    let d = only(
+        weighted(
+            LbAlgorithm::WeightedRoundRobin,
+            &[("srv-1", 3), ("srv-3", 1)],
+        ),
+        "topology_graph.nodes.load_balancer.weights.srv-3",
+    );
+    assert_eq!(d.expected, "a target listed in `server_covered` of `lb-1`");
+    assert_eq!(d.found, "`srv-3`");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `srv-1`?"));
+    let d = only(
+        weighted(LbAlgorithm::WeightedRoundRobin, &[("database", 2)]),
+        "topology_graph.nodes.load_balancer.weights.database",
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("add `database` to server_covered or remove its weight")
+    );
+}
+
+#[test]
+fn weights_are_whole_numbers_from_one_to_a_million() {
+    let m = weighted(
+        LbAlgorithm::WeightedRoundRobin,
+        &[("srv-1", 0), ("srv-2", 1_000_001)],
+    );
+    let d = diagnostics(m);
+    let got: Vec<(&str, &str, &str)> = d
+        .iter()
+        .map(|d| {
+            (
+                d.path.as_str(),
+                d.found.as_str(),
+                d.hint.as_deref().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "topology_graph.nodes.load_balancer.weights.srv-1",
+                "0",
+                "a target that should get no traffic is left out of server_covered"
+            ),
+            (
+                "topology_graph.nodes.load_balancer.weights.srv-2",
+                "1000001",
+                "scale the weights down: only their ratios matter"
+            ),
+        ]
+    );
+    assert!(
+        d.iter()
+            .all(|d| d.expected == "a whole number in [1, 1000000]")
+    );
+    only(
+        weighted(LbAlgorithm::WeightedRoundRobin, &[("srv-1", -3)]),
+        "topology_graph.nodes.load_balancer.weights.srv-1",
+    );
+    assert_eq!(
+        diagnostics(weighted(
+            LbAlgorithm::WeightedRoundRobin,
+            &[("srv-1", 1), ("srv-2", 1_000_000)]
+        )),
+        []
+    );
+}
+
+#[test]
+fn a_tier_in_the_list_has_its_own_path() {
+    let mut m = tiers();
+    let l = &mut m.topology_graph.nodes.load_balancers[1];
+    l.algorithms = LbAlgorithm::WeightedRoundRobin;
+    l.weights = Some([("srv-9".to_owned(), 2)].into_iter().collect());
+    let d = only(m, "topology_graph.nodes.load_balancers[1].weights.srv-9");
+    assert_eq!(d.expected, "a target listed in `server_covered` of `lb-3`");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `srv-2`?"));
+}
+
 // ---- reachability ----
 
 #[test]
@@ -818,6 +998,36 @@ fn unknown_variants_are_rejected_with_a_suggestion() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].path, "topology_graph.edges[0].latency.distribution");
     assert_eq!(d[0].hint.as_deref(), Some("did you mean `exponential`?"));
+}
+
+#[test]
+fn weights_in_yaml_are_whole_numbers_with_a_position() {
+    let text =
+        std::fs::read_to_string(Path::new(ROOT).join("../shared/compat/valid/two_servers_lb.yml"))
+            .expect("two_servers_lb");
+    let old = "algorithms: round_robin";
+    assert!(text.contains(old));
+    let with = |w: &str| {
+        text.replace(
+            old,
+            &format!("algorithms: weighted_round_robin\n      weights: {{ srv-1: {w}, srv-2: 1 }}"),
+        )
+    };
+    assert_eq!(yaml_errors(&with("3")), []);
+    let d = yaml_errors(&with("1.5"));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0].path,
+        "topology_graph.nodes.load_balancer.weights.srv-1"
+    );
+    assert!(d[0].line.is_some());
+    let d = yaml_errors(&with("0"));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0].path,
+        "topology_graph.nodes.load_balancer.weights.srv-1"
+    );
+    assert!(d[0].line.is_some(), "{d:#?}");
 }
 
 #[test]

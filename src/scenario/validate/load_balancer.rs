@@ -2,20 +2,27 @@
 //! `server_covered` is a set of declared servers or load balancers (a tier
 //! below), each with an edge from the load balancer, and every edge leaving a
 //! load balancer goes to a node it covers. Tiers must not loop: a load balancer
-//! cannot cover itself through other load balancers.
+//! cannot cover itself through other load balancers. `weights` belong to
+//! `weighted_round_robin`: whole numbers in [1, `MAX_WEIGHT`], each naming a
+//! covered target.
 
 use std::collections::{HashMap, HashSet};
 
 use super::{EDGES, NodeKind, Validator};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::parse::did_you_mean;
-use crate::scenario::schema::LoadBalancer;
+use crate::scenario::schema::{LbAlgorithm, LoadBalancer};
+
+/// Largest `weighted_round_robin` weight (keeps the smooth round robin's sums
+/// far from overflowing, and no ratio needs more).
+pub const MAX_WEIGHT: i64 = 1_000_000;
 
 impl Validator<'_> {
     pub(super) fn load_balancer(&mut self) {
         let m = self.m;
         for (p, lb) in m.topology_graph.nodes.all_load_balancers() {
             self.one_load_balancer(&p, lb);
+            self.lb_weights(&p, lb);
         }
         self.lb_tier_cycles();
     }
@@ -93,6 +100,58 @@ impl Validator<'_> {
                         "add `{}` to server_covered or remove the edge",
                         e.target
                     )),
+                );
+            }
+        }
+    }
+
+    /// `weights` only with `weighted_round_robin`, each a whole number in
+    /// [1, MAX_WEIGHT] for a target in `server_covered`.
+    fn lb_weights(&mut self, p: &str, lb: &LoadBalancer) {
+        let Some(w) = &lb.weights else {
+            return;
+        };
+        let wp = format!("{p}.weights");
+        if lb.algorithms != LbAlgorithm::WeightedRoundRobin {
+            self.push(
+                Diagnostic::new(
+                    wp,
+                    "`weights` only with `algorithms: weighted_round_robin`",
+                    format!("`weights` with `algorithms: {}`", lb.algorithms.as_str()),
+                )
+                .with_hint("set `algorithms: weighted_round_robin`, or remove `weights`"),
+            );
+            return;
+        }
+        for (id, &x) in w {
+            let kp = format!("{wp}.{id}");
+            if !lb.server_covered.contains(id) {
+                let mut d = Diagnostic::new(
+                    kp,
+                    format!("a target listed in `server_covered` of `{}`", lb.id),
+                    format!("`{id}`"),
+                );
+                d = match did_you_mean(id, lb.server_covered.iter().map(String::as_str)) {
+                    Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+                    None => {
+                        d.with_hint(format!("add `{id}` to server_covered or remove its weight"))
+                    }
+                };
+                self.push(d);
+                continue;
+            }
+            if !(1..=MAX_WEIGHT).contains(&x) {
+                self.push(
+                    Diagnostic::new(
+                        kp,
+                        format!("a whole number in [1, {MAX_WEIGHT}]"),
+                        x.to_string(),
+                    )
+                    .with_hint(if x < 1 {
+                        "a target that should get no traffic is left out of server_covered"
+                    } else {
+                        "scale the weights down: only their ratios matter"
+                    }),
                 );
             }
         }
