@@ -8,6 +8,7 @@
 //! batch schedule (injections, gauge sampling) at sync points; records stream to
 //! the sinks of [`crate::metrics`]; the summary is assembled at the end. The
 //! engine knows the seam, never a kind.
+pub mod connection;
 pub mod dispatch;
 pub mod event;
 pub mod network;

@@ -15,6 +15,7 @@ pub mod locate;
 mod parse;
 pub mod rv;
 pub mod schema;
+pub mod sockets;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

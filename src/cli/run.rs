@@ -189,6 +189,60 @@ fn ms(s: f64) -> String {
     format!("{:.3} ms", s * 1e3)
 }
 
+/// The sockets table (nodes that declare `sockets`) and the connections
+/// table (edges with a connection model), when the run has them.
+fn render_sockets(o: &mut String, r: &asyncflow::engine::run::ResultsSection, idw: usize) {
+    use std::fmt::Write;
+    let idw = r
+        .sockets
+        .iter()
+        .map(|x| x.id.len())
+        .chain(r.connections.iter().map(|x| x.id.len()))
+        .fold(idw, usize::max);
+    if !r.sockets.is_empty() {
+        let _ = writeln!(
+            o,
+            "{:<idw$}  {:>7}  {:>15}  {:>19}  {:>11}  {:>9}",
+            "sockets", "max", "open mean/peak", "RAM MB mean/peak", "backlog max", "refused"
+        );
+        for x in &r.sockets {
+            let _ = writeln!(
+                o,
+                "{:<idw$}  {:>7}  {:>15}  {:>19}  {:>11.0}  {:>9}",
+                x.id,
+                x.max.map_or("-".to_owned(), |m| m.to_string()),
+                format!("{:.1}/{:.0}", x.open_mean, x.open_max),
+                format!("{:.2}/{:.2}", x.socket_ram_mean_mb, x.socket_ram_max_mb),
+                x.backlog_max,
+                count(x.refused),
+            );
+        }
+    }
+    if !r.connections.is_empty() {
+        let _ = writeln!(
+            o,
+            "{:<idw$}  {:>11}  {:>10}  {:>10}  {:>15}  {:>12}",
+            "connections", "mode", "opened", "reused", "open mean/peak", "lifetime"
+        );
+        for x in &r.connections {
+            let _ = writeln!(
+                o,
+                "{:<idw$}  {:>11}  {:>10}  {:>10}  {:>15}  {:>12}",
+                x.id,
+                x.mode,
+                count(x.opened),
+                count(x.reused),
+                format!("{:.1}/{:.0}", x.open_mean, x.open_max),
+                if x.lifetime_mean_s < 10.0 {
+                    ms(x.lifetime_mean_s)
+                } else {
+                    format!("{:.1} s", x.lifetime_mean_s)
+                },
+            );
+        }
+    }
+}
+
 fn render(s: &Summary, profile: bool) -> String {
     use std::fmt::Write;
     let r = &s.results;
@@ -216,6 +270,15 @@ fn render(s: &Summary, profile: bool) -> String {
         count(q.dropped),
         count(q.in_flight_at_horizon)
     );
+    let other: Vec<String> = q
+        .by_status
+        .iter()
+        .filter(|&(k, &n)| n > 0 && k != "completed" && k != "dropped")
+        .map(|(k, &n)| format!("{k} {}", count(n)))
+        .collect();
+    if !other.is_empty() {
+        let _ = writeln!(o, "statuses   {}", other.join("  "));
+    }
     let l = &r.latency;
     let _ = writeln!(
         o,
@@ -287,6 +350,7 @@ fn render(s: &Summary, profile: bool) -> String {
             r.edges.len() - SHOWN
         );
     }
+    render_sockets(&mut o, r, idw);
     let w = &s.wall;
     let _ = writeln!(
         o,

@@ -12,7 +12,8 @@
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::{SystemParam, SystemState};
 
-use super::event::Event;
+use super::connection::{self, ConnPool, Connection, EdgeConn, Sockets};
+use super::event::{Event, EventKind};
 use super::network::{self, EdgeConfig, EdgeState};
 use super::node::{EventBase, KindId, KindState, LiveKind, Registry};
 use super::output::Output;
@@ -64,6 +65,10 @@ pub struct Core<'w, 's> {
     edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
     requests: Query<'w, 's, &'static mut Request>,
     nodes: Query<'w, 's, &'static NodeKindOf>,
+    conn_pool: ResMut<'w, ConnPool>,
+    sockets: Query<'w, 's, &'static mut Sockets>,
+    edge_conns: Query<'w, 's, &'static mut EdgeConn>,
+    conns: Query<'w, 's, &'static mut Connection>,
 }
 
 /// Where each global event kind goes.
@@ -73,6 +78,14 @@ enum Route {
     EdgeArrive,
     /// A hand-over to a node without an edge (the engine's own).
     Deliver,
+    /// A connection's SYN reaches its target.
+    ConnSyn,
+    /// A connection's handshake is done.
+    ConnReady,
+    /// An idle connection times out.
+    ConnIdle,
+    /// A node's socket RAM changed.
+    Poke,
     /// Kind `0`'s local event `1`.
     Kind(KindId, u16),
 }
@@ -90,13 +103,20 @@ impl Dispatcher {
     /// every kind's components.
     pub fn new(world: &mut World, registry: &Registry) -> Self {
         world.init_resource::<RequestPool>();
+        world.init_resource::<ConnPool>();
         registry.check_disjoint::<Core>(world);
         let routes = registry
             .event_table()
             .into_iter()
             .map(|(_, kind, local)| match kind {
-                None if local == 0 => Route::EdgeArrive,
-                None => Route::Deliver,
+                None => match EventKind(local) {
+                    EventKind::EDGE_ARRIVE => Route::EdgeArrive,
+                    EventKind::DELIVER => Route::Deliver,
+                    EventKind::CONN_SYN => Route::ConnSyn,
+                    EventKind::CONN_READY => Route::ConnReady,
+                    EventKind::CONN_IDLE => Route::ConnIdle,
+                    _ => Route::Poke,
+                },
                 Some(k) => Route::Kind(k, local),
             })
             .collect();
@@ -119,6 +139,13 @@ impl Dispatcher {
             if world.resource::<RequestPool>().spare.len() <= MAX_SPAWNS_PER_EVENT {
                 RequestPool::refill(world);
             }
+            let conns_on = {
+                let pool = world.resource::<ConnPool>();
+                pool.enabled && pool.spare.len() <= MAX_SPAWNS_PER_EVENT
+            };
+            if conns_on {
+                ConnPool::refill(world);
+            }
             let drained = {
                 let cell = world.as_unsafe_world_cell();
                 // SAFETY: `cell` is this dispatcher's world; the core and the
@@ -136,6 +163,12 @@ impl Dispatcher {
                     }
                 }
                 let nodes = core.nodes;
+                let conn_pool = core.conn_pool.into_inner();
+                let conn_limit = if conn_pool.enabled {
+                    MAX_SPAWNS_PER_EVENT + 1
+                } else {
+                    0
+                };
                 let mut cx = Ctx {
                     now: core.queue.now(),
                     queue: core.queue.into_inner(),
@@ -144,6 +177,11 @@ impl Dispatcher {
                     spare: &mut core.pool.into_inner().spare,
                     edges: core.edges,
                     requests: core.requests,
+                    sockets: core.sockets,
+                    edge_conns: core.edge_conns,
+                    conns: core.conns,
+                    conn_spare: &mut conn_pool.spare,
+                    conn_limit,
                     base: EventBase(0),
                 };
                 let tables = Tables {
@@ -182,11 +220,29 @@ pub struct Ctx<'w, 's> {
     pub edges: Query<'w, 's, (&'static EdgeConfig, &'static mut EdgeState)>,
     /// Requests.
     pub requests: Query<'w, 's, &'static mut Request>,
+    /// Nodes' sockets.
+    pub sockets: Query<'w, 's, &'static mut Sockets>,
+    /// Edges' connection models.
+    pub edge_conns: Query<'w, 's, &'static mut EdgeConn>,
+    /// Connections.
+    pub conns: Query<'w, 's, &'static mut Connection>,
+    /// Connection entities free for reuse.
+    pub conn_spare: &'w mut Vec<Entity>,
+    /// Spare connections the dispatch loop keeps above (0 without
+    /// connections).
+    conn_limit: usize,
     /// Event base of the kind being called.
     base: EventBase,
 }
 
 impl<'w, 's> Ctx<'w, 's> {
+    /// Whether the scenario has sockets or connections (see
+    /// [`crate::engine::connection`]).
+    #[inline]
+    pub fn connections_on(&self) -> bool {
+        self.conn_limit > 0
+    }
+
     /// Hand a finished request's record to the statistics and the sinks.
     #[inline]
     pub fn push_request(&mut self, r: &RequestRecord) {
@@ -280,7 +336,7 @@ fn run_until(
     let (bases, routes) = (tables.bases, tables.routes);
     // A handler spawns at most one request per call of a `parallel` step
     // (validation caps them), so this many spare entities always suffice.
-    while cx.spare.len() > MAX_SPAWNS_PER_EVENT {
+    while cx.spare.len() > MAX_SPAWNS_PER_EVENT && cx.conn_spare.len() >= cx.conn_limit {
         let Some((t, ev)) = cx.queue.pop_before(limit) else {
             return true;
         };
@@ -299,6 +355,15 @@ fn run_until(
                 if let Ok(&NodeKindOf(kind)) = tables.nodes.get(ev.target) {
                     cx.base = bases[kind.0 as usize];
                     lives[kind.0 as usize].arrive(cx, ev.target, ev.request);
+                }
+            }
+            Route::ConnSyn => connection::on_syn(cx, ev),
+            Route::ConnReady => connection::on_ready(cx, ev),
+            Route::ConnIdle => connection::on_idle(cx, ev),
+            Route::Poke => {
+                if let Ok(&NodeKindOf(kind)) = tables.nodes.get(ev.target) {
+                    cx.base = bases[kind.0 as usize];
+                    lives[kind.0 as usize].poke(cx, ev.target);
                 }
             }
             Route::Kind(kind, local) => {

@@ -20,8 +20,26 @@ impl EventKind {
     /// node): a lost call going back to a caller that has no timeout.
     pub const DELIVER: EventKind = EventKind(1);
 
+    /// A connection's SYN reaches its target (`target` = connection).
+    pub const CONN_SYN: EventKind = EventKind(2);
+    /// A connection's handshake is done (`target` = connection).
+    pub const CONN_READY: EventKind = EventKind(3);
+    /// An idle keep-alive connection times out (`target` = connection,
+    /// `tag` = its idle generation).
+    pub const CONN_IDLE: EventKind = EventKind(4);
+    /// The socket RAM of a node changed (`target` = node): its kind
+    /// re-checks what waits for RAM.
+    pub const POKE: EventKind = EventKind(5);
+
     /// Names of the engine's own event kinds, by number.
-    pub const CORE: [&'static str; 2] = ["edge_arrive", "deliver"];
+    pub const CORE: [&'static str; 6] = [
+        "edge_arrive",
+        "deliver",
+        "conn_syn",
+        "conn_ready",
+        "conn_idle",
+        "poke",
+    ];
 }
 
 /// A scheduled occurrence.

@@ -18,6 +18,7 @@ use bevy_ecs::prelude::*;
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
+use super::connection;
 use super::dispatch::Ctx;
 use super::event::{Event, EventKind};
 use super::node::KindId;
@@ -45,6 +46,9 @@ pub struct EdgeConfig {
     /// target of a holding edge (a request leaving on it may release a hold);
     /// 0 on an untracked edge, which costs `send` one test.
     pub track: u8,
+    /// Whether requests sent on it need a connection
+    /// ([`crate::engine::connection`]).
+    pub conn: bool,
 }
 
 impl EdgeConfig {
@@ -121,11 +125,39 @@ impl EdgeState {
 /// The request is already in its network phase: it is born in it, node
 /// hand-offs take no time, and a server puts it back in it when it leaves.
 /// On a tracked edge the request's hold moves here (see the module docs).
+#[inline]
 pub fn send(cx: &mut Ctx, edge: Entity, req: Entity) {
+    put_on(cx, edge, req, true);
+}
+
+/// Put a request on an edge, its connection (if it needs one) in hand.
+#[inline]
+pub(crate) fn transmit(cx: &mut Ctx, edge: Entity, req: Entity) {
+    put_on(cx, edge, req, false);
+}
+
+/// A request that is not a reply, on an edge with connections: get it one
+/// first. Out of line: scenarios without connections never call it.
+#[cold]
+#[inline(never)]
+fn send_connected(cx: &mut Ctx, edge: Entity, req: Entity) {
+    if cx.requests.get(req).is_ok_and(|r| r.served) {
+        transmit(cx, edge, req);
+    } else {
+        connection::send(cx, edge, req);
+    }
+}
+
+#[inline(always)]
+fn put_on(cx: &mut Ctx, edge: Entity, req: Entity, check_conn: bool) {
     let now = cx.now;
     let Ok((cfg, mut st)) = cx.edges.get_mut(edge) else {
         return;
     };
+    if check_conn && cfg.conn {
+        send_connected(cx, edge, req);
+        return;
+    }
     st.sent += 1;
     if cfg.dropout > 0.0 && st.rng.random::<f64>() < cfg.dropout {
         st.dropped += 1;

@@ -83,6 +83,10 @@ pub trait NodeKind: Send + Sync + 'static {
     ) {
     }
 
+    /// The socket RAM of `node` changed (see [`crate::engine::connection`]):
+    /// a kind whose requests share RAM with sockets re-checks its waiters.
+    fn on_poke(_cx: &mut Ctx, _p: &mut SystemParamItem<Self::Param>, _node: Entity) {}
+
     /// One of the kind's own events; `local` is its index in [`Self::EVENTS`].
     fn on_event(_cx: &mut Ctx, _p: &mut SystemParamItem<Self::Param>, _local: u16, _ev: Event) {}
 
@@ -110,6 +114,7 @@ impl EventBase {
 pub(crate) trait LiveKind {
     fn arrive(&mut self, cx: &mut Ctx, node: Entity, req: Entity);
     fn event(&mut self, cx: &mut Ctx, local: u16, ev: Event);
+    fn poke(&mut self, cx: &mut Ctx, node: Entity);
 }
 
 struct Live<'w, 's, K: NodeKind> {
@@ -124,6 +129,9 @@ impl<K: NodeKind> LiveKind for Live<'_, '_, K> {
     #[inline]
     fn event(&mut self, cx: &mut Ctx, local: u16, ev: Event) {
         K::on_event(cx, &mut self.p, local, ev);
+    }
+    fn poke(&mut self, cx: &mut Ctx, node: Entity) {
+        K::on_poke(cx, &mut self.p, node);
     }
 }
 

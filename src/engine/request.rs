@@ -2,6 +2,7 @@
 
 use bevy_ecs::prelude::*;
 
+use super::connection;
 use super::dispatch::Ctx;
 use super::event::{Event, EventKind};
 use super::network;
@@ -24,6 +25,9 @@ pub enum Phase {
     Io,
     /// Waiting for calls to other services (core released, RAM held).
     Call,
+    /// Getting a connection: a keep-alive pool's queue, the target's accept
+    /// backlog, the handshake.
+    Connect,
 }
 
 /// What a call knows of its caller.
@@ -127,10 +131,14 @@ pub struct Request {
     pub held_on: Entity,
     /// When it was sent on that edge.
     pub held_since: SimTime,
+    /// The newest connection it holds (`Entity::PLACEHOLDER`: none); each
+    /// connection links to the one it held before (see
+    /// [`crate::engine::connection`]).
+    pub conn: Entity,
     phase: Phase,
     phase_since: SimTime,
     /// Accumulated time per phase, indexed by `Phase as usize`.
-    spent: [SimTime; 6],
+    spent: [SimTime; 7],
 }
 
 impl Request {
@@ -161,7 +169,8 @@ impl Request {
             held_since: now,
             phase: Phase::Network,
             phase_since: now,
-            spent: [SimTime::ZERO; 6],
+            spent: [SimTime::ZERO; 7],
+            conn: Entity::PLACEHOLDER,
         }
     }
 
@@ -192,6 +201,7 @@ impl Request {
             io: self.spent(Phase::Io),
             call: self.spent(Phase::Call),
             network: self.spent(Phase::Network),
+            connect: self.spent(Phase::Connect),
         }
     }
 
@@ -249,6 +259,7 @@ pub fn spawn(cx: &mut Ctx, request: Request) -> Option<Entity> {
 /// A request held by a tracked edge is released by it, with no response time.
 pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Option<NameId>) {
     let now = cx.now;
+    connection::release_of(cx, req);
     let Ok(mut r) = cx.requests.get_mut(req) else {
         return;
     };
@@ -298,6 +309,7 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
         io: r.spent(Phase::Io),
         network: r.spent(Phase::Network),
         call: r.spent(Phase::Call),
+        connect: r.spent(Phase::Connect),
     };
     // Keep the entity for the next request instead of despawning it: see
     // [`spawn`].
@@ -308,6 +320,7 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
 /// End a call whose reply reached its caller: write its span, keep its
 /// entity for reuse.
 pub fn finish_call(cx: &mut Ctx, req: Entity, status: RequestStatus, end: SimTime) {
+    connection::release_of(cx, req);
     let Ok(r) = cx.requests.get(req) else {
         return;
     };

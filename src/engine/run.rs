@@ -14,6 +14,7 @@ use std::time::Instant;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::connection;
 use super::dispatch::{DispatchStats, Dispatcher};
 use super::network::{EdgeConfig, EdgeState};
 use super::node::{Batch, Registry};
@@ -25,7 +26,8 @@ use crate::metrics::outdir::{OutDir, write_atomic};
 use crate::metrics::record::{EntityKind, RunIdentity, SampleRecord};
 use crate::metrics::sink::{OutputError, OutputSelection, RunStatus, Sinks, WriterMode};
 use crate::metrics::summary::{
-    EdgeSummary, LatencySummary, RequestCounts, RunStats, ServerSummary, ThroughputSummary,
+    ConnectionSummary, EdgeSummary, LatencySummary, RequestCounts, RunStats, ServerSummary,
+    SocketSummary, ThroughputSummary,
 };
 use crate::scenario::Scenario;
 use crate::scenario::schema::SampleMetric;
@@ -192,6 +194,12 @@ pub struct ResultsSection {
     pub servers: Vec<ServerSummary>,
     /// Per edge, declaration order.
     pub edges: Vec<EdgeSummary>,
+    /// Per node that declares `sockets` (servers, then load balancers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<SocketSummary>,
+    /// Per edge with a connection model, declaration order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionSummary>,
 }
 
 /// Deterministic engine figures.
@@ -340,7 +348,11 @@ pub fn run(
     world.init_resource::<NextSync>();
     let mut schedule = Schedule::new(Batch);
     let edges_slot = registry.add_batch_systems(&mut schedule);
-    schedule.add_systems(sample_edges.in_set(edges_slot));
+    schedule.add_systems(
+        (sample_edges, connection::sample)
+            .chain()
+            .in_set(edges_slot),
+    );
     let mut dispatcher = Dispatcher::new(&mut world, registry);
     world.resource_scope(|world, mut queue: Mut<EventQueue>| registry.start(world, &mut queue));
     let build_s = wall_start.elapsed().as_secs_f64();
@@ -547,7 +559,10 @@ fn summarize(
         throughput: stats.throughput(until),
         servers: Vec::new(),
         edges,
+        sockets: Vec::new(),
+        connections: Vec::new(),
     };
+    connection::summarize(world, topo, until, &mut out);
     registry.summarize(world, topo, until, &mut out);
     out
 }

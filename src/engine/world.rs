@@ -12,14 +12,17 @@ use std::sync::Arc;
 use bevy_ecs::prelude::*;
 use rand_pcg::Pcg64;
 
+use super::connection::{ConnList, ConnPool, EdgeConn, Sockets};
 use super::dispatch::NodeKindOf;
 use super::network::{EdgeConfig, EdgeState};
 use super::node::{KindId, Registry};
 use super::rng::stream;
-use crate::metrics::record::Names;
+use super::time::SimTime;
+use crate::metrics::record::{EntityKind, Names};
 use crate::scenario::Scenario;
 use crate::scenario::rv::{Sampler, SamplerError};
 use crate::scenario::schema::{SampleMetric, ScenarioFile};
+use crate::scenario::sockets::{ConnectionMode, SocketHolder};
 
 /// A scenario value the engine cannot use (validation should have refused it).
 #[derive(Debug, thiserror::Error)]
@@ -192,11 +195,28 @@ pub fn build(
             target,
             target_kind,
             track: 0,
+            conn: false,
         };
         world.entity_mut(edges[i]).insert((
             cfg,
             EdgeState::new(stream(seed, replication, "edge", &e.id)),
         ));
+    }
+
+    let conn_list = build_connections(world, m, &mut names, &nodes, &edges, (seed, replication))?;
+    let uses_connections = !conn_list.nodes.is_empty() || !conn_list.edges.is_empty();
+    world.insert_resource(conn_list);
+    world.insert_resource(ConnPool {
+        enabled: uses_connections,
+        ..ConnPool::default()
+    });
+    let mut enabled_metrics = m.sim_settings.enabled_sample_metrics.clone();
+    if uses_connections {
+        for metric in SampleMetric::SOCKETS {
+            if !enabled_metrics.contains(&metric) {
+                enabled_metrics.push(metric);
+            }
+        }
     }
 
     let mut cx = BuildCx {
@@ -215,6 +235,102 @@ pub fn build(
     Ok(Topology {
         names: Arc::new(names),
         edges,
-        enabled_metrics: m.sim_settings.enabled_sample_metrics.clone(),
+        enabled_metrics,
     })
+}
+
+/// The sockets of every node that declares them (servers, then load
+/// balancers, in file order) and the connection model of every edge that
+/// has one (see [`crate::engine::connection`]).
+fn build_connections(
+    world: &mut World,
+    m: &ScenarioFile,
+    names: &mut Names,
+    nodes: &HashMap<String, (Entity, KindId)>,
+    edges: &[Entity],
+    (seed, replication): (u64, u64),
+) -> Result<ConnList, BuildError> {
+    let mut list = ConnList::default();
+    let holders = m
+        .topology_graph
+        .nodes
+        .servers
+        .iter()
+        .map(|s| s.id.as_str())
+        .chain(
+            m.topology_graph
+                .nodes
+                .all_load_balancers()
+                .map(|(_, l)| l.id.as_str()),
+        );
+    for id in holders {
+        let Some((holder, Some(spec), ram)) = m.socket_holder(id) else {
+            continue;
+        };
+        let Some(&(e, _)) = nodes.get(id) else {
+            continue;
+        };
+        let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+        let limits = (
+            spec.max.map_or(u32::MAX, to_u32),
+            to_u32(spec.backlog),
+            spec.ram_per_connection_mb.unwrap_or(0.0),
+        );
+        let (kind, poke) = match holder {
+            SocketHolder::Server => (EntityKind::Server, true),
+            SocketHolder::LoadBalancer => (EntityKind::LoadBalancer, false),
+        };
+        let sockets = Sockets::new(names.intern(id), kind, limits, ram, poke);
+        world.entity_mut(e).insert(sockets);
+        list.nodes.push(e);
+    }
+    for (i, e) in m.topology_graph.edges.iter().enumerate() {
+        let Some(spec) = m.edge_connection(i) else {
+            continue;
+        };
+        let (Some(&(src, _)), Some(&(dst, _))) =
+            (nodes.get(e.source.as_str()), nodes.get(e.target.as_str()))
+        else {
+            continue;
+        };
+        let keep_alive = spec.mode == ConnectionMode::KeepAlive;
+        let pool_size = match spec.pool_size {
+            Some(n) if keep_alive => u32::try_from(n.max(1)).unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        };
+        let rtts = spec.handshake_rtts.max(0) + spec.tls_rtts.max(0);
+        let latency = sampler(
+            || format!("edge {} latency", e.id),
+            Sampler::new(&e.latency),
+        )?;
+        let conn = EdgeConn {
+            name: names.intern(&e.id),
+            keep_alive,
+            pool_size,
+            idle_timeout: SimTime::from_secs_f64(spec.idle_timeout_s.max(0.0)),
+            rtts: u32::try_from(rtts).unwrap_or(u32::MAX),
+            src,
+            dst,
+            latency,
+            rng: stream(seed, replication, "connection", &e.id),
+            open: 0,
+            idle: Vec::new(),
+            waiters: Default::default(),
+            opened: 0,
+            reused: 0,
+            refused: 0,
+            closed: 0,
+            lifetime_sum: SimTime::ZERO,
+            carried: 0,
+            g_open: Default::default(),
+            g_idle: Default::default(),
+        };
+        let mut ent = world.entity_mut(edges[i]);
+        ent.insert(conn);
+        if let Some(mut cfg) = ent.get_mut::<EdgeConfig>() {
+            cfg.conn = true;
+        }
+        list.edges.push(edges[i]);
+    }
+    Ok(list)
 }

@@ -129,6 +129,9 @@ pub struct Breakdown {
     pub call: SimTime,
     /// Time in transit on edges.
     pub network: SimTime,
+    /// Time getting a connection: a keep-alive pool's queue, the target's
+    /// accept backlog, the handshake.
+    pub connect: SimTime,
 }
 
 /// One row of `spans.parquet`: one call from a caller to a callee.
@@ -196,6 +199,8 @@ pub struct RequestRecord {
     pub network: SimTime,
     /// Time waiting for calls to other services.
     pub call: SimTime,
+    /// Time getting connections (pool queue, accept backlog, handshake).
+    pub connect: SimTime,
 }
 
 /// Kind of entity a gauge belongs to.
@@ -205,6 +210,8 @@ pub enum EntityKind {
     Server,
     /// An edge.
     Edge,
+    /// A load balancer (its sockets).
+    LoadBalancer,
 }
 
 impl EntityKind {
@@ -213,6 +220,7 @@ impl EntityKind {
         match self {
             EntityKind::Server => "server",
             EntityKind::Edge => "edge",
+            EntityKind::LoadBalancer => "load_balancer",
         }
     }
 }

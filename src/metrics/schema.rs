@@ -123,6 +123,7 @@ pub fn requests() -> SchemaRef {
         secs("io_s"),
         secs("network_s"),
         secs("call_s"),
+        secs("connect_s"),
     ]))
 }
 
@@ -149,6 +150,7 @@ pub fn spans() -> SchemaRef {
         secs("io_s"),
         secs("call_s"),
         secs("network_s"),
+        secs("connect_s"),
     ]))
 }
 
@@ -197,7 +199,7 @@ pub fn status_key(s: RequestStatus) -> u32 {
 }
 
 /// Dictionary of the `entity_kind` column.
-pub const ENTITY_KIND_VALUES: [&str; 2] = ["server", "edge"];
+pub const ENTITY_KIND_VALUES: [&str; 3] = ["server", "edge", "load_balancer"];
 
 /// Key of an entity kind in [`ENTITY_KIND_VALUES`].
 #[inline]
@@ -205,6 +207,7 @@ pub fn entity_kind_key(k: EntityKind) -> u32 {
     match k {
         EntityKind::Server => 0,
         EntityKind::Edge => 1,
+        EntityKind::LoadBalancer => 2,
     }
 }
 
@@ -223,6 +226,11 @@ pub fn metric_key(m: SampleMetric) -> u32 {
         SampleMetric::EdgeConcurrentConnection => 3,
         SampleMetric::BusyCores => 4,
         SampleMetric::RamWaitQueueLen => 5,
+        SampleMetric::OpenSockets => 6,
+        SampleMetric::SocketRamMb => 7,
+        SampleMetric::AcceptBacklogLen => 8,
+        SampleMetric::ConnectionsOpen => 9,
+        SampleMetric::ConnectionsIdle => 10,
     }
 }
 
@@ -268,7 +276,11 @@ mod tests {
         for s in RequestStatus::ALL {
             assert_eq!(STATUS_VALUES[status_key(s) as usize], s.as_str());
         }
-        for k in [EntityKind::Server, EntityKind::Edge] {
+        for k in [
+            EntityKind::Server,
+            EntityKind::Edge,
+            EntityKind::LoadBalancer,
+        ] {
             assert_eq!(ENTITY_KIND_VALUES[entity_kind_key(k) as usize], k.as_str());
         }
         let metrics = metric_values();

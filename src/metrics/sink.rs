@@ -659,6 +659,7 @@ mod tests {
             io: SimTime::ZERO,
             network: SimTime::ZERO,
             call: SimTime::ZERO,
+            connect: SimTime::ZERO,
         }
     }
 

@@ -288,3 +288,57 @@ pub struct EdgeSummary {
     /// Maximum in transit.
     pub in_flight_max: f64,
 }
+
+/// Per-node socket figures over the run (nodes that declare `sockets`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SocketSummary {
+    /// Node id.
+    pub id: String,
+    /// `server` or `load_balancer`.
+    pub kind: String,
+    /// `sockets.max` (`None`: unlimited).
+    pub max: Option<u32>,
+    /// Time-weighted mean of open sockets.
+    pub open_mean: f64,
+    /// Most sockets open at once.
+    pub open_max: f64,
+    /// Time-weighted mean of socket RAM (MB).
+    pub socket_ram_mean_mb: f64,
+    /// Peak socket RAM (MB).
+    pub socket_ram_max_mb: f64,
+    /// Time-weighted mean of the accept backlog.
+    pub backlog_mean: f64,
+    /// Longest accept backlog.
+    pub backlog_max: f64,
+    /// Connections accepted (as a target).
+    pub accepted: u64,
+    /// Connections refused (no socket, no RAM, full backlog).
+    pub refused: u64,
+}
+
+/// Per-edge connection figures over the run (edges with a connection model).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    /// Edge id.
+    pub id: String,
+    /// `per_request` or `keep_alive`.
+    pub mode: String,
+    /// Connections opened (each one handshake).
+    pub opened: u64,
+    /// Requests that took an already open connection.
+    pub reused: u64,
+    /// Requests refused on it.
+    pub refused: u64,
+    /// Time-weighted mean of open connections.
+    pub open_mean: f64,
+    /// Most connections open at once.
+    pub open_max: f64,
+    /// Time-weighted mean of idle connections.
+    pub idle_mean: f64,
+    /// Connections closed after carrying requests.
+    pub closed: u64,
+    /// Their mean lifetime, open to close (s).
+    pub lifetime_mean_s: f64,
+    /// Requests per closed connection.
+    pub requests_per_connection: f64,
+}

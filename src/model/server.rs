@@ -29,6 +29,7 @@ use bevy_ecs::system::{SystemParam, SystemParamItem};
 use rand::RngExt;
 use rand_pcg::Pcg64;
 
+use crate::engine::connection;
 use crate::engine::event::Event;
 use crate::engine::network;
 use crate::engine::node::{BatchSlot, NodeKind};
@@ -97,6 +98,10 @@ impl NodeKind for Servers {
     }
 
     fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, node: Entity, req: Entity) {
+        let sockets = cx.connections_on();
+        if sockets {
+            sockets_in(cx, p, node, false);
+        }
         let reply = cx.requests.get(req).is_ok_and(|r| r.served);
         if reply {
             calls::on_reply(cx, p, node, req);
@@ -104,14 +109,39 @@ impl NodeKind for Servers {
             on_arrive(cx, p, node, req);
         }
         start_admitted_all(cx, p);
+        if sockets {
+            sockets_out(cx, p, node);
+        }
     }
 
     fn on_event(cx: &mut Ctx, p: &mut SystemParamItem<Param>, local: u16, ev: Event) {
+        let sockets = cx.connections_on();
+        if sockets {
+            sockets_in(cx, p, ev.target, false);
+        }
         match local {
             CALL_TIMEOUT => calls::on_timeout(cx, p, ev),
             _ => step_done(cx, p, ev.target, ev.request, local == IO_DONE),
         }
         start_admitted_all(cx, p);
+        if sockets {
+            sockets_out(cx, p, ev.target);
+        }
+    }
+
+    fn on_poke(cx: &mut Ctx, p: &mut SystemParamItem<Param>, node: Entity) {
+        sockets_in(cx, p, node, true);
+        let now = cx.now;
+        if let Ok((cfg, mut st)) = p.q.get_mut(node) {
+            let st = &mut *st;
+            st.gauges.ram_in_use.set(now, st.ram_in_use + st.socket_ram);
+            if !st.ram_queue.is_empty() {
+                admit_from_ram_queue(cfg, st, node, &mut p.hand.admitted);
+                st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
+            }
+        }
+        start_admitted_all(cx, p);
+        sockets_out(cx, p, node);
     }
 
     fn add_batch_systems(schedule: &mut Schedule, slot: BatchSlot) {
@@ -151,6 +181,24 @@ impl NodeKind for Servers {
                 orphaned_cpu_s: st.orphaned_cpu.as_secs_f64(),
             });
         }
+    }
+}
+
+/// Read the socket RAM of `server` (sockets are the engine's; see
+/// [`crate::engine::connection`]); `poked`: this is the poke that told of a
+/// change.
+fn sockets_in(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, poked: bool) {
+    let ram = connection::socket_ram_mb(cx, server, poked);
+    if let Ok((_, mut st)) = p.q.get_mut(server) {
+        st.socket_ram = ram;
+    }
+}
+
+/// Tell the sockets of `server` how much RAM its requests hold, so a new
+/// socket cannot take it.
+fn sockets_out(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity) {
+    if let Ok((_, st)) = p.q.get(server) {
+        connection::set_request_ram_mb(cx, server, st.ram_in_use);
     }
 }
 
@@ -375,6 +423,9 @@ pub struct ServerState {
     /// Its event loops: cores and ready queues.
     pub workers: Workers,
     ram_in_use: f64,
+    /// MB held by the server's open sockets (read from its
+    /// [`crate::engine::connection::Sockets`] when a handler starts).
+    socket_ram: f64,
     ram_queue: VecDeque<(Entity, f64)>,
     io_sleeping: u32,
     /// Requests that finished their endpoint here.
@@ -394,6 +445,7 @@ impl ServerState {
             up: true,
             workers,
             ram_in_use: 0.0,
+            socket_ram: 0.0,
             ram_queue: VecDeque::new(),
             io_sleeping: 0,
             served: 0,
@@ -462,9 +514,9 @@ fn on_arrive(cx: &mut Ctx, p: &mut SystemParamItem<Param>, server: Entity, req: 
     r.endpoint = ep as u32;
     r.endpoint_name = Some(plan.name);
     r.step = 0;
-    if st.ram_queue.is_empty() && st.ram_in_use + need <= cfg.ram_mb {
+    if st.ram_queue.is_empty() && st.ram_in_use + st.socket_ram + need <= cfg.ram_mb {
         st.ram_in_use += need;
-        st.gauges.ram_in_use.set(now, st.ram_in_use);
+        st.gauges.ram_in_use.set(now, st.ram_in_use + st.socket_ram);
         r.ram = need;
         let r = &mut *r;
         let out = advance(now, &mut sched, &mut p.hand, server, cfg, st, req, r);
@@ -586,7 +638,7 @@ fn advance(
             admit_from_ram_queue(cfg, st, server, &mut hand.admitted);
             st.gauges.ram_wait.set(now, st.ram_queue.len() as f64);
         }
-        st.gauges.ram_in_use.set(now, st.ram_in_use);
+        st.gauges.ram_in_use.set(now, st.ram_in_use + st.socket_ram);
         r.holds_core = false;
         r.ram = 0.0;
         r.served = true;
@@ -651,7 +703,7 @@ fn admit_from_ram_queue(
     admitted: &mut VecDeque<(Entity, Entity, f64)>,
 ) {
     while let Some(&(next, need)) = st.ram_queue.front() {
-        if st.ram_in_use + need > cfg.ram_mb {
+        if st.ram_in_use + st.socket_ram + need > cfg.ram_mb {
             break;
         }
         st.ram_queue.pop_front();

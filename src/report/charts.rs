@@ -12,7 +12,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{EventKindShown, EventWindow, Line, RunData, SERVER_METRICS, ServerSeries};
+use super::data::{
+    EventKindShown, EventWindow, Line, RunData, SERVER_METRICS, SOCKET_METRICS, ServerSeries,
+};
 
 /// DejaVu Sans (Bitstream Vera licence, `src/report/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
@@ -424,11 +426,23 @@ pub(crate) fn server_rows<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -
     if data.servers.is_empty() {
         return message(area, "Servers", "the scenario has no server");
     }
-    let rows = area.split_evenly((data.servers.len(), 1));
+    let rows = area.split_evenly((data.servers.len() + data.sockets.len(), 1));
     for (row, server) in rows.iter().zip(&data.servers) {
         server_row(row, server, data)?;
     }
+    for (row, node) in rows[data.servers.len()..].iter().zip(&data.sockets) {
+        socket_row(row, node, data)?;
+    }
     Ok(())
+}
+
+/// Open sockets, socket RAM and accept backlog of one node, side by side.
+pub(crate) fn socket_row<DB: DrawingBackend>(
+    area: &Area<DB>,
+    node: &ServerSeries,
+    data: &RunData,
+) -> Res {
+    gauge_row(area, node, &SOCKET_METRICS, data)
 }
 
 /// Ready queue, I/O sleepers and RAM of one server, side by side.
@@ -437,8 +451,17 @@ pub(crate) fn server_row<DB: DrawingBackend>(
     server: &ServerSeries,
     data: &RunData,
 ) -> Res {
-    let panels = area.split_evenly((1, SERVER_METRICS.len()));
-    for ((panel, line), (metric, label)) in panels.iter().zip(&server.metrics).zip(SERVER_METRICS) {
+    gauge_row(area, server, &SERVER_METRICS, data)
+}
+
+fn gauge_row<DB: DrawingBackend>(
+    area: &Area<DB>,
+    server: &ServerSeries,
+    metrics: &[(&str, &str); 3],
+    data: &RunData,
+) -> Res {
+    let panels = area.split_evenly((1, metrics.len()));
+    for ((panel, line), &(metric, label)) in panels.iter().zip(&server.metrics).zip(metrics) {
         let title = format!("{}  ·  {label}", server.id);
         if line.t.is_empty() {
             message(

@@ -45,6 +45,9 @@ pub struct RunData {
     pub throughput: Option<Throughput>,
     /// Servers charted, in the order shown.
     pub servers: Vec<ServerSeries>,
+    /// Nodes with sockets charted (their [`SOCKET_METRICS`]), most sockets
+    /// at peak first; empty without sockets or samples.
+    pub sockets: Vec<ServerSeries>,
     /// Whether `samples.parquet` was written.
     pub samples_written: bool,
     /// Injected event windows; `None` when `events.parquet` was not written.
@@ -84,6 +87,16 @@ pub const SERVER_METRICS: [(&str, &str); 3] = [
     ("event_loop_io_sleep", "I/O sleepers (requests)"),
     ("ram_in_use", "RAM in use (MB)"),
 ];
+
+/// The socket gauges charted per node that declares `sockets`, in row order.
+pub const SOCKET_METRICS: [(&str, &str); 3] = [
+    ("open_sockets", "open sockets"),
+    ("socket_ram_mb", "socket RAM (MB)"),
+    ("accept_backlog_len", "accept backlog"),
+];
+
+/// Most nodes given a sockets row (the ones with the most sockets at peak).
+pub const MAX_SOCKET_ROWS: usize = 4;
 
 /// One server's sampled gauges.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +148,7 @@ impl RunData {
     /// row carrying the reason when there is nothing to chart.
     pub fn server_rows(&self) -> usize {
         if self.samples_written {
-            self.servers.len().max(1)
+            self.servers.len().max(1) + self.sockets.len()
         } else {
             1
         }
@@ -168,8 +181,15 @@ impl RunData {
         let chosen = chosen_servers(&summary);
         let samples = dir.join(SAMPLES_FILE);
         let samples_written = samples.is_file();
+        let socket_nodes = chosen_socket_nodes(&summary);
+        let sockets = if samples_written && !socket_nodes.is_empty() {
+            let kinds = ["server", "load_balancer"];
+            read_gauges(&samples, &summary, (&kinds, &socket_nodes), &SOCKET_METRICS)?
+        } else {
+            Vec::new()
+        };
         let servers = if samples_written {
-            read_samples(&samples, &summary, &chosen)?
+            read_gauges(&samples, &summary, (&["server"], &chosen), &SERVER_METRICS)?
         } else {
             chosen
                 .into_iter()
@@ -199,6 +219,7 @@ impl RunData {
             latency,
             throughput,
             servers,
+            sockets,
             samples_written,
             events,
         })
@@ -380,10 +401,25 @@ struct Acc {
     t: f64,
 }
 
-fn read_samples(
+/// The nodes given a sockets row: those with the most sockets open at peak,
+/// at most [`MAX_SOCKET_ROWS`], ties in declaration order.
+pub fn chosen_socket_nodes(summary: &Summary) -> Vec<String> {
+    let mut nodes: Vec<_> = summary.results.sockets.iter().enumerate().collect();
+    nodes.sort_by(|(i, a), (j, b)| b.open_max.total_cmp(&a.open_max).then(i.cmp(j)));
+    nodes
+        .into_iter()
+        .take(MAX_SOCKET_ROWS)
+        .map(|(_, s)| s.id.clone())
+        .collect()
+}
+
+/// Downsample the gauges `metrics` of the entities `chosen` (of the entity
+/// kinds `kinds`) from `samples.parquet`: one [`ServerSeries`] per entity.
+fn read_gauges(
     path: &Path,
     summary: &Summary,
-    chosen: &[String],
+    (kinds, chosen): (&[&str], &[String]),
+    metrics: &[(&str, &str); 3],
 ) -> Result<Vec<ServerSeries>, ReportError> {
     let period = if summary.run.sample_period_s > 0.0 {
         summary.run.sample_period_s
@@ -396,12 +432,12 @@ fn read_samples(
     // One spare bucket for a tick that lands exactly on the end.
     let buckets = ticks.div_ceil(per_bucket) + 1;
     let names: Vec<&str> = chosen.iter().map(String::as_str).collect();
-    let metric_names: Vec<&str> = SERVER_METRICS.iter().map(|m| m.0).collect();
-    let mut acc = vec![vec![Acc::default(); buckets]; chosen.len() * SERVER_METRICS.len()];
+    let metric_names: Vec<&str> = metrics.iter().map(|m| m.0).collect();
+    let mut acc = vec![vec![Acc::default(); buckets]; chosen.len() * metrics.len()];
     let columns = ["t_s", "entity_kind", "entity", "metric", "mean", "max"];
     for batch in reader(path, &columns)? {
         let b = batch?;
-        let (kind, kind_map) = dict_column(&b, path, "entity_kind", &["server"])?;
+        let (kind, kind_map) = dict_column(&b, path, "entity_kind", kinds)?;
         let (entity, entity_map) = dict_column(&b, path, "entity", &names)?;
         let (metric, metric_map) = dict_column(&b, path, "metric", &metric_names)?;
         let t = f64_column(&b, path, "t_s")?;
@@ -420,7 +456,7 @@ fn read_samples(
             // Ticks sit at the end of their period: the tick at k·bucket_s
             // closes bucket k-1.
             let i = ((t[row] / bucket_s - 1e-9).max(0.0) as usize).min(buckets - 1);
-            let a = &mut acc[s * SERVER_METRICS.len() + m][i];
+            let a = &mut acc[s * metrics.len() + m][i];
             a.sum += mean[row];
             a.n += 1;
             a.max = if a.n == 1 {
@@ -435,7 +471,7 @@ fn read_samples(
     for (s, id) in chosen.iter().enumerate() {
         let metrics: [Line; 3] = std::array::from_fn(|m| {
             let mut line = Line::default();
-            for a in acc[s * SERVER_METRICS.len() + m].iter().filter(|a| a.n > 0) {
+            for a in acc[s * metrics.len() + m].iter().filter(|a| a.n > 0) {
                 line.t.push(a.t);
                 line.mean.push(a.sum / f64::from(a.n));
                 line.max.push(a.max);
@@ -586,8 +622,14 @@ mod tests {
         s.run.simulated_s = 1e6;
         let (_, t) = read_requests(&tmp.path().join(REQUESTS_FILE), &s).expect("requests");
         assert!(t.completed_rps.len() <= MAX_POINTS);
-        let servers =
-            read_samples(&tmp.path().join(SAMPLES_FILE), &s, &chosen_servers(&s)).expect("samples");
+        let chosen = chosen_servers(&s);
+        let servers = read_gauges(
+            &tmp.path().join(SAMPLES_FILE),
+            &s,
+            (&["server"], &chosen),
+            &SERVER_METRICS,
+        )
+        .expect("samples");
         for line in servers.iter().flat_map(|s| &s.metrics) {
             // All 150 s of ticks land in the first bucket or two.
             assert!(!line.t.is_empty() && line.t.len() <= 2);

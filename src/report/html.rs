@@ -173,6 +173,91 @@ fn card(o: &mut String, k: &str, v: &str) {
     );
 }
 
+/// The "Sockets" section: per-node sockets and per-edge connections from the
+/// summary, and the socket gauges of the nodes with the most sockets.
+fn sockets(o: &mut String, data: &RunData) -> Result<(), String> {
+    let r = &data.summary.results;
+    o.push_str("<h2>Sockets</h2>\n");
+    o.push_str(
+        "<p class=\"note\">Open sockets and their RAM per node (peak = the most at \
+         once: what a socket limit and the node's memory must hold), and connections \
+         per edge.</p>\n",
+    );
+    if !r.sockets.is_empty() {
+        let mut t = Table::new(&[
+            "node",
+            "kind",
+            "#max",
+            "#open mean",
+            "#open peak",
+            "#RAM mean MB",
+            "#RAM peak MB",
+            "#backlog peak",
+            "#accepted",
+            "#refused",
+        ]);
+        for x in &r.sockets {
+            t.row(&[
+                x.id.clone(),
+                x.kind.clone(),
+                n(x.max.map_or("unlimited".to_owned(), |m| m.to_string())),
+                n(format!("{:.1}", x.open_mean)),
+                n(format!("{:.0}", x.open_max)),
+                n(format!("{:.3}", x.socket_ram_mean_mb)),
+                n(format!("{:.3}", x.socket_ram_max_mb)),
+                n(format!("{:.0}", x.backlog_max)),
+                n(count(x.accepted)),
+                n(count(x.refused)),
+            ]);
+        }
+        o.push_str(&t.finish());
+    }
+    if !r.connections.is_empty() {
+        let mut t = Table::new(&[
+            "edge",
+            "mode",
+            "#opened",
+            "#reused",
+            "#refused",
+            "#open mean",
+            "#open peak",
+            "#idle mean",
+            "#lifetime ms",
+            "#requests/conn",
+        ]);
+        for x in &r.connections {
+            t.row(&[
+                x.id.clone(),
+                x.mode.clone(),
+                n(count(x.opened)),
+                n(count(x.reused)),
+                n(count(x.refused)),
+                n(format!("{:.1}", x.open_mean)),
+                n(format!("{:.0}", x.open_max)),
+                n(format!("{:.1}", x.idle_mean)),
+                n(ms(x.lifetime_mean_s)),
+                n(format!("{:.1}", x.requests_per_connection)),
+            ]);
+        }
+        o.push_str(&t.finish());
+    }
+    for node in &data.sockets {
+        let f = svg(CONTENT_W, SERVER_ROW_H, |a| {
+            charts::socket_row(a, node, data)
+        })?;
+        let _ = writeln!(o, "<figure>{f}</figure>");
+    }
+    if data.sockets.len() < r.sockets.len() {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">{} of {} nodes charted: those with the most sockets at peak.</p>",
+            data.sockets.len(),
+            r.sockets.len()
+        );
+    }
+    Ok(())
+}
+
 /// The "Services" section: per-service latency from `spans.parquet` and the
 /// service graph.
 fn services(o: &mut String, sv: &super::services::Services) -> Result<(), String> {
@@ -381,6 +466,9 @@ pub(crate) fn page(data: &RunData) -> Result<String, String> {
 
     if let Some(sv) = &data.services {
         services(&mut o, sv)?;
+    }
+    if !r.sockets.is_empty() || !r.connections.is_empty() {
+        sockets(&mut o, data)?;
     }
 
     // Charts.

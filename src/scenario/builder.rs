@@ -136,6 +136,7 @@ impl ScenarioBuilder {
             algorithms: algorithm,
             server_covered: covered.into_iter().map(Into::into).collect(),
             weights: None,
+            sockets: None,
         });
         self
     }
@@ -167,6 +168,7 @@ impl ScenarioBuilder {
             latency,
             dropout_rate,
             edge_type: EdgeType::NetworkConnection,
+            connection: None,
         });
         self
     }
@@ -284,6 +286,7 @@ impl ServerBuilder {
             node_type: None,
             server_resources: ServerResources::default(),
             endpoints: Vec::new(),
+            sockets: None,
         })
     }
 
@@ -296,6 +299,12 @@ impl ServerBuilder {
     /// RAM in MB.
     pub fn ram_mb(mut self, mb: i64) -> Self {
         self.0.server_resources.ram_mb = mb;
+        self
+    }
+
+    /// Socket capacity, accept backlog and RAM per connection.
+    pub fn sockets(mut self, sockets: crate::scenario::sockets::SocketsSpec) -> Self {
+        self.0.sockets = Some(sockets);
         self
     }
 

@@ -15,6 +15,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::sockets::{ConnectionMode, ConnectionSpec, SocketsSpec};
+
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -279,6 +281,9 @@ pub struct Server {
     pub server_resources: ServerResources,
     /// The endpoints a request may hit.
     pub endpoints: Vec<Endpoint>,
+    /// Socket capacity, accept backlog and RAM per connection (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<SocketsSpec>,
 }
 
 /// `server_resources`.
@@ -678,6 +683,9 @@ pub struct LoadBalancer {
     /// numbers >= 1; a covered target not listed weighs 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<BTreeMap<String, i64>>,
+    /// Socket capacity, accept backlog and RAM per connection (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<SocketsSpec>,
 }
 
 /// Load-balancing algorithm.
@@ -743,6 +751,9 @@ pub struct Edge {
     /// Edge type; only `network_connection` exists.
     #[serde(default)]
     pub edge_type: EdgeType,
+    /// How requests on it get a connection (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionSpec>,
 }
 
 fn default_dropout_rate() -> f64 {
@@ -836,6 +847,17 @@ pub enum SampleMetric {
     BusyCores,
     /// Server (extension): requests waiting for RAM.
     RamWaitQueueLen,
+    /// Server or load balancer (extension): sockets open.
+    OpenSockets,
+    /// Server or load balancer (extension): MB held by open sockets.
+    SocketRamMb,
+    /// Server or load balancer (extension): connections waiting to be
+    /// accepted.
+    AcceptBacklogLen,
+    /// Edge (extension): connections open on it.
+    ConnectionsOpen,
+    /// Edge (extension): idle keep-alive connections.
+    ConnectionsIdle,
 }
 
 impl SampleMetric {
@@ -848,13 +870,28 @@ impl SampleMetric {
     ];
 
     /// Every metric, in column order.
-    pub const ALL: [SampleMetric; 6] = [
+    pub const ALL: [SampleMetric; 11] = [
         SampleMetric::ReadyQueueLen,
         SampleMetric::EventLoopIoSleep,
         SampleMetric::RamInUse,
         SampleMetric::EdgeConcurrentConnection,
         SampleMetric::BusyCores,
         SampleMetric::RamWaitQueueLen,
+        SampleMetric::OpenSockets,
+        SampleMetric::SocketRamMb,
+        SampleMetric::AcceptBacklogLen,
+        SampleMetric::ConnectionsOpen,
+        SampleMetric::ConnectionsIdle,
+    ];
+
+    /// The socket and connection gauges, sampled whenever a scenario
+    /// declares sockets or connections.
+    pub const SOCKETS: [SampleMetric; 5] = [
+        SampleMetric::OpenSockets,
+        SampleMetric::SocketRamMb,
+        SampleMetric::AcceptBacklogLen,
+        SampleMetric::ConnectionsOpen,
+        SampleMetric::ConnectionsIdle,
     ];
 
     /// The YAML and Parquet spelling.
@@ -866,6 +903,11 @@ impl SampleMetric {
             SampleMetric::EdgeConcurrentConnection => "edge_concurrent_connection",
             SampleMetric::BusyCores => "busy_cores",
             SampleMetric::RamWaitQueueLen => "ram_wait_queue_len",
+            SampleMetric::OpenSockets => "open_sockets",
+            SampleMetric::SocketRamMb => "socket_ram_mb",
+            SampleMetric::AcceptBacklogLen => "accept_backlog_len",
+            SampleMetric::ConnectionsOpen => "connections_open",
+            SampleMetric::ConnectionsIdle => "connections_idle",
         }
     }
 }

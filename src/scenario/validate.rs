@@ -37,6 +37,7 @@ mod load_balancer;
 mod random_variable;
 mod server;
 mod settings;
+mod sockets;
 
 use std::collections::HashMap;
 
@@ -54,6 +55,7 @@ pub fn validate(m: &ScenarioFile) -> Vec<Diagnostic> {
     v.calls();
     v.load_balancer();
     v.edges();
+    v.sockets();
     v.reachability();
     v.settings();
     v.events();

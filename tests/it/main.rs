@@ -12,6 +12,7 @@ mod queueing;
 mod report;
 mod scenario_props;
 mod scenarios_run;
+mod sockets;
 mod support;
 mod sweep;
 mod timeline;

@@ -117,6 +117,7 @@ fn request(w: &World, i: u64) -> RequestRecord {
         io,
         network,
         call: SimTime::ZERO,
+        connect: SimTime::ZERO,
     }
 }
 
@@ -478,6 +479,7 @@ fn write_synthetic_run(dir: &Path) -> Vec<PathBuf> {
             finished: created + network + cpu_wait + cpu + io,
             ram_wait: SimTime::ZERO,
             call: SimTime::ZERO,
+            connect: SimTime::ZERO,
             cpu_wait,
             cpu,
             io,

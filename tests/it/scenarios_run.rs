@@ -111,13 +111,33 @@ fn check_runs(path: &Path, cut: Option<u64>) {
         );
     }
 
+    // Refusals per node with sockets as the summary counts them and as the
+    // rows say (a refusal names the node that refused).
+    let mut refused_by: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == "refused") {
+        let by = r
+            .dropped_on
+            .as_deref()
+            .unwrap_or_else(|| panic!("{name}: refusal without node: {r:?}"));
+        *refused_by.entry(by).or_default() += 1;
+    }
+    for x in &s.results.sockets {
+        assert_eq!(
+            x.refused,
+            refused_by.remove(x.id.as_str()).unwrap_or(0),
+            "{name}: sockets of {}",
+            x.id
+        );
+    }
+    assert!(refused_by.is_empty(), "{name}: refused by {refused_by:?}");
+
     // Times: within the horizon, and the breakdown adds up (each part is an
     // integer number of ns written as f64 seconds, so allow a few rounding ulps).
     let h = horizon as f64;
     for r in &rows {
         assert!(r.created <= r.finished && r.finished < h, "{name}: {r:?}");
         if r.completed() {
-            let parts = r.network + r.ram_wait + r.cpu_wait + r.cpu + r.io + r.call;
+            let parts = r.network + r.ram_wait + r.cpu_wait + r.cpu + r.io + r.call + r.connect;
             assert!(
                 (parts - r.latency).abs() < 1e-8,
                 "{name}: breakdown {parts} vs {r:?}"

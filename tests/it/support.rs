@@ -31,6 +31,7 @@ pub struct Req {
     pub io: f64,
     pub network: f64,
     pub call: f64,
+    pub connect: f64,
 }
 
 impl Req {
@@ -170,6 +171,7 @@ pub fn read_requests(path: &Path) -> Vec<Req> {
             "io_s",
             "network_s",
             "call_s",
+            "connect_s",
         ]
         .iter()
         .map(|n| f64s(&b, n))
@@ -190,6 +192,7 @@ pub fn read_requests(path: &Path) -> Vec<Req> {
                 io: cols[6][i],
                 network: cols[7][i],
                 call: cols[8][i],
+                connect: cols[9][i],
             });
         }
     }

@@ -587,6 +587,7 @@ fn tiers() -> ScenarioFile {
             algorithms: LbAlgorithm::RoundRobin,
             server_covered: vec![srv.into()],
             weights: None,
+            sockets: None,
         });
         // lb-srv1 and lb-srv2 now lead to the tier; each tier gets an edge on.
         g.edges[2 + i].target = tier.into();

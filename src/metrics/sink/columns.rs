@@ -117,6 +117,7 @@ pub(crate) struct RequestColumns {
     io: Vec<f64>,
     network: Vec<f64>,
     call: Vec<f64>,
+    connect: Vec<f64>,
 }
 
 impl RequestColumns {
@@ -142,6 +143,7 @@ impl RequestColumns {
             io: f(),
             network: f(),
             call: f(),
+            connect: f(),
         }
     }
 }
@@ -172,6 +174,7 @@ impl Columns for RequestColumns {
         secs(&mut self.io, |r| r.io);
         secs(&mut self.network, |r| r.network);
         secs(&mut self.call, |r| r.call);
+        secs(&mut self.connect, |r| r.connect);
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -192,6 +195,7 @@ impl Columns for RequestColumns {
             f64s(&mut self.io),
             f64s(&mut self.network),
             f64s(&mut self.call),
+            f64s(&mut self.connect),
         ];
         RecordBatch::try_new(Arc::clone(&self.schema), columns)
     }
@@ -254,6 +258,7 @@ pub(crate) struct SpanColumns {
     io: Vec<f64>,
     call: Vec<f64>,
     network: Vec<f64>,
+    connect: Vec<f64>,
 }
 
 impl SpanColumns {
@@ -282,6 +287,7 @@ impl SpanColumns {
             io: f(),
             call: f(),
             network: f(),
+            connect: f(),
         }
     }
 }
@@ -315,6 +321,7 @@ impl Columns for SpanColumns {
         secs(&mut self.io, |r| r.breakdown.io);
         secs(&mut self.call, |r| r.breakdown.call);
         secs(&mut self.network, |r| r.breakdown.network);
+        secs(&mut self.connect, |r| r.breakdown.connect);
     }
 
     fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
@@ -338,6 +345,7 @@ impl Columns for SpanColumns {
             f64s(&mut self.io),
             f64s(&mut self.call),
             f64s(&mut self.network),
+            f64s(&mut self.connect),
         ];
         RecordBatch::try_new(Arc::clone(&self.schema), columns)
     }
