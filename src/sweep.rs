@@ -340,7 +340,7 @@ impl Default for SweepOptions {
             jobs: 1,
             seed: None,
             horizon: None,
-            outputs: OutputSelection::ALL,
+            outputs: OutputSelection::DEFAULT,
             shard: None,
             until_ci: None,
             stop: None,

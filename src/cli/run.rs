@@ -36,9 +36,10 @@ pub struct Args {
     /// Stop after this many simulated seconds instead of `total_simulation_time`.
     #[arg(long, value_name = "SECONDS", value_parser = super::parse_horizon)]
     pub horizon: Option<SimTime>,
-    /// Parquet files to write: a comma-separated subset of requests,samples,events,spans, or all, or none
-    /// (spans.parquet only when the scenario makes service calls).
-    #[arg(long, default_value = "all")]
+    /// Parquet files to write: a comma-separated subset of requests,samples,events,spans,connections,
+    /// or all, or default (all but connections), or none (spans.parquet only when the scenario makes
+    /// service calls, connections.parquet only when it opens connections).
+    #[arg(long, default_value = "default")]
     pub outputs: OutputSelection,
     /// Print nothing but errors.
     #[arg(long, short)]

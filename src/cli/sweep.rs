@@ -40,8 +40,9 @@ pub struct Args {
     /// Stop after this many simulated seconds instead of `total_simulation_time`.
     #[arg(long, value_name = "SECONDS", value_parser = super::parse_horizon)]
     pub horizon: Option<SimTime>,
-    /// Parquet files each run writes: a comma-separated subset of requests,samples,events, or all, or none.
-    #[arg(long, default_value = "all")]
+    /// Parquet files each run writes: a comma-separated subset of requests,samples,events,spans,connections,
+    /// or all, or default (all but connections), or none.
+    #[arg(long, default_value = "default")]
     pub outputs: OutputSelection,
     /// Add replications in rounds of --jobs until the relative 95% half-width of
     /// METRIC is below TARGET at every point (e.g. p99=2%).

@@ -49,7 +49,7 @@ use super::network;
 use super::request::{self, Phase};
 use super::time::SimTime;
 use crate::metrics::gauge::{Gauge, GaugeReading};
-use crate::metrics::record::{EntityKind, NameId, RequestStatus, SampleRecord};
+use crate::metrics::record::{ConnectionRecord, EntityKind, NameId, RequestStatus, SampleRecord};
 use crate::metrics::summary::{ConnectionSummary, SocketSummary};
 use crate::scenario::rv::Sampler;
 use crate::scenario::schema::SampleMetric;
@@ -582,8 +582,8 @@ pub(crate) fn on_idle(cx: &mut Ctx, ev: Event) {
 }
 
 /// Close connection `c`: give back its sockets (the target's goes to the
-/// head of its backlog), count its lifetime (`record`: it carried requests),
-/// return the entity; a keep-alive
+/// head of its backlog), count its lifetime and write its row of
+/// `connections.parquet` (`record`: it carried requests), return the entity; a keep-alive
 /// pool with waiters opens a connection for the first of them.
 fn close(cx: &mut Ctx, c: Entity, record: bool) {
     let now = cx.now;
@@ -612,6 +612,13 @@ fn close(cx: &mut Ctx, c: Entity, record: bool) {
         ec.closed += 1;
         ec.lifetime_sum += now - opened;
         ec.carried += u64::from(carried);
+        let edge = ec.name;
+        cx.output.push_connection(&ConnectionRecord {
+            edge,
+            opened,
+            closed: now,
+            requests: carried,
+        });
     }
     cx.conn_spare.push(c);
     if wake

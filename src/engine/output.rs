@@ -9,7 +9,9 @@ use std::sync::{Mutex, PoisonError};
 
 use bevy_ecs::prelude::*;
 
-use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord, SpanRecord};
+use crate::metrics::record::{
+    ConnectionRecord, EventRecord, RequestRecord, SampleRecord, SpanRecord,
+};
 use crate::metrics::sink::{OutputError, Sinks};
 
 /// Output sinks plus the first error any push returned.
@@ -62,6 +64,14 @@ impl Output {
     #[inline]
     pub fn push_span(&mut self, s: &SpanRecord) {
         let res = self.sinks().push_span(s);
+        self.keep(res);
+    }
+
+    /// Append a closed connection: one row of `connections.parquet`, which
+    /// the first one creates.
+    #[inline]
+    pub fn push_connection(&mut self, c: &ConnectionRecord) {
+        let res = self.sinks().push_connection(c);
         self.keep(res);
     }
 

@@ -333,7 +333,7 @@ pub fn run(
     let sinks = match &out_dir {
         Some(dir) => Sinks::create_with(
             dir,
-            opts.outputs.unwrap_or(OutputSelection::ALL),
+            opts.outputs.unwrap_or(OutputSelection::DEFAULT),
             Arc::clone(&topo.names),
             &identity,
             opts.writer,

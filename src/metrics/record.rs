@@ -134,6 +134,19 @@ pub struct Breakdown {
     pub connect: SimTime,
 }
 
+/// One row of `connections.parquet`: a connection that carried requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConnectionRecord {
+    /// Its edge.
+    pub edge: NameId,
+    /// When it was opened (its handshake started).
+    pub opened: SimTime,
+    /// When it closed.
+    pub closed: SimTime,
+    /// Requests it carried.
+    pub requests: u32,
+}
+
 /// One row of `spans.parquet`: one call from a caller to a callee.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpanRecord {

@@ -23,6 +23,9 @@ pub const SAMPLES_FILE: &str = "samples.parquet";
 pub const EVENTS_FILE: &str = "events.parquet";
 /// Name of the spans file in a run directory (only when the run made calls).
 pub const SPANS_FILE: &str = "spans.parquet";
+/// Name of the connections file in a run directory (selected, and only when
+/// the run had connections).
+pub const CONNECTIONS_FILE: &str = "connections.parquet";
 
 /// One of the Parquet files of a run directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,16 +38,19 @@ pub enum OutputFile {
     Events,
     /// `spans.parquet`.
     Spans,
+    /// `connections.parquet`.
+    Connections,
 }
 
 impl OutputFile {
-    /// All four, in the order [`Sinks::finish`](super::sink::Sinks::finish)
+    /// All of them, in the order [`Sinks::finish`](super::sink::Sinks::finish)
     /// returns their paths.
-    pub const ALL: [OutputFile; 4] = [
+    pub const ALL: [OutputFile; 5] = [
         OutputFile::Requests,
         OutputFile::Samples,
         OutputFile::Events,
         OutputFile::Spans,
+        OutputFile::Connections,
     ];
 
     /// The file's name in the run directory.
@@ -54,6 +60,7 @@ impl OutputFile {
             OutputFile::Samples => SAMPLES_FILE,
             OutputFile::Events => EVENTS_FILE,
             OutputFile::Spans => SPANS_FILE,
+            OutputFile::Connections => CONNECTIONS_FILE,
         }
     }
 
@@ -64,6 +71,7 @@ impl OutputFile {
             OutputFile::Samples => samples(),
             OutputFile::Events => events(),
             OutputFile::Spans => spans(),
+            OutputFile::Connections => connections(),
         }
     }
 
@@ -74,7 +82,7 @@ impl OutputFile {
     /// gauge values repeat.
     pub fn numeric_dictionary(self) -> bool {
         match self {
-            OutputFile::Requests | OutputFile::Spans => false,
+            OutputFile::Requests | OutputFile::Spans | OutputFile::Connections => false,
             OutputFile::Samples | OutputFile::Events => true,
         }
     }
@@ -151,6 +159,18 @@ pub fn spans() -> SchemaRef {
         secs("call_s"),
         secs("network_s"),
         secs("connect_s"),
+    ]))
+}
+
+/// `connections.parquet`: one row per connection that carried requests, in
+/// the order they closed.
+pub fn connections() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        dict("edge", false),
+        secs("opened_s"),
+        secs("closed_s"),
+        secs("lifetime_s"),
+        Field::new("requests", DataType::UInt32, false),
     ]))
 }
 

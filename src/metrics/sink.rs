@@ -37,18 +37,18 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-use arrow_array::ArrayRef;
 pub use error::OutputError;
 pub use file::{ROW_GROUP_ROWS, engine_metadata, writer_properties};
 
 use self::columns::{
-    Columns, EventColumns, RequestColumns, SampleColumns, SpanColumns, string_values,
+    Columns, ConnectionColumns, EventColumns, RequestColumns, SampleColumns, SpanColumns,
+    string_values,
 };
 use self::file::ParquetFile;
 use self::writer::{Encode, Writer};
 use crate::metrics::outdir::{OutDir, partial_path, sync_dir};
 use crate::metrics::record::{
-    EventRecord, Names, RequestRecord, RunIdentity, SampleRecord, SpanRecord,
+    ConnectionRecord, EventRecord, Names, RequestRecord, RunIdentity, SampleRecord, SpanRecord,
 };
 use crate::metrics::schema::OutputFile;
 
@@ -71,6 +71,10 @@ pub struct OutputSelection {
     /// `spans.parquet`, written only if the run makes service calls (the file is
     /// created on the first span).
     pub spans: bool,
+    /// `connections.parquet`, written only if the run opens connections (the
+    /// file is created on the first closed connection); not in the default
+    /// selection.
+    pub connections: bool,
 }
 
 impl OutputSelection {
@@ -80,6 +84,7 @@ impl OutputSelection {
         samples: true,
         events: true,
         spans: true,
+        connections: true,
     };
     /// No file.
     pub const NONE: OutputSelection = OutputSelection {
@@ -87,24 +92,34 @@ impl OutputSelection {
         samples: false,
         events: false,
         spans: false,
+        connections: false,
+    };
+    /// What a run writes unless told otherwise: every file but
+    /// `connections.parquet` (one row per connection is one row per request
+    /// with per-request connections: ask for it).
+    pub const DEFAULT: OutputSelection = OutputSelection {
+        connections: false,
+        ..OutputSelection::ALL
     };
 }
 
 impl Default for OutputSelection {
     fn default() -> Self {
-        OutputSelection::ALL
+        OutputSelection::DEFAULT
     }
 }
 
 impl FromStr for OutputSelection {
     type Err = OutputError;
 
-    /// A comma-separated list of `requests`, `samples`, `events`, `spans`; or
-    /// `all`, or `none` (also the empty string). Spaces around items are ignored.
+    /// A comma-separated list of `requests`, `samples`, `events`, `spans`,
+    /// `connections`; or `all`, `default` (all but `connections`), or `none`
+    /// (also the empty string). Spaces around items are ignored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         match s {
             "all" => return Ok(OutputSelection::ALL),
+            "default" => return Ok(OutputSelection::DEFAULT),
             "" | "none" => return Ok(OutputSelection::NONE),
             _ => {}
         }
@@ -115,6 +130,7 @@ impl FromStr for OutputSelection {
                 "samples" => sel.samples = true,
                 "events" => sel.events = true,
                 "spans" => sel.spans = true,
+                "connections" => sel.connections = true,
                 other => {
                     return Err(OutputError::Selection {
                         given: other.to_owned(),
@@ -133,6 +149,7 @@ impl fmt::Display for OutputSelection {
             (self.samples, "samples"),
             (self.events, "events"),
             (self.spans, "spans"),
+            (self.connections, "connections"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -310,27 +327,88 @@ impl<C: Columns> Encode for Encoder<C> {
     }
 }
 
-/// `spans.parquet`: selected, but opened only when the first span arrives.
-enum SpanSink {
-    /// No span yet, so no file: what opening it takes.
+/// A file opened only when its first row arrives (`spans.parquet`,
+/// `connections.parquet`): a run that never produces one writes no file.
+enum Lazy<C: Columns> {
+    /// No row yet, so no file: what opening it takes.
     Pending {
+        file: OutputFile,
         dir: OutDir,
         id: RunIdentity,
-        names: ArrayRef,
+        columns: Box<C>,
         mode: WriterMode,
     },
     /// Open, under its temporary name.
-    Open(Box<Table<SpanColumns>>),
+    Open(Box<Table<C>>),
     /// Opening it failed (that error was returned); the temporary path.
     Failed(PathBuf),
 }
 
-impl SpanSink {
+impl<C: Columns> Lazy<C> {
     fn state(&self) -> &'static str {
         match self {
-            SpanSink::Pending { .. } => "pending",
-            SpanSink::Open(_) => "open",
-            SpanSink::Failed(_) => "failed",
+            Lazy::Pending { .. } => "pending",
+            Lazy::Open(_) => "open",
+            Lazy::Failed(_) => "failed",
+        }
+    }
+
+    /// Push a row into a file that may not exist yet: the first row creates
+    /// it, and an error doing so is returned once; later rows then get
+    /// [`OutputError::Stopped`].
+    #[cold]
+    fn open_and_push(slot: &mut Option<Lazy<C>>, row: &C::Record) -> Result<(), OutputError> {
+        let Some(sink) = slot.take() else {
+            return Ok(());
+        };
+        let (sink, res) = match sink {
+            Lazy::Pending {
+                file,
+                dir,
+                id,
+                columns,
+                mode,
+            } => match Table::open(&dir, file, &id, *columns, mode) {
+                Ok(mut table) => {
+                    let res = table.push(row);
+                    (Lazy::Open(Box::new(table)), res)
+                }
+                Err(e) => {
+                    let partial = partial_path(&dir.join(file.file_name()));
+                    (Lazy::Failed(partial), Err(e))
+                }
+            },
+            Lazy::Open(mut table) => {
+                let res = table.push(row);
+                (Lazy::Open(table), res)
+            }
+            Lazy::Failed(partial) => {
+                let err = OutputError::Stopped {
+                    path: partial.clone(),
+                };
+                (Lazy::Failed(partial), Err(err))
+            }
+        };
+        *slot = Some(sink);
+        res
+    }
+
+    /// Close it: the final path if it was opened; when no row came, remove a
+    /// file of that name left by an earlier run, so the directory never pairs
+    /// this run's requests with another run's rows.
+    fn finish(this: Option<Lazy<C>>, status: RunStatus) -> Result<Option<PathBuf>, OutputError> {
+        match this {
+            None | Some(Lazy::Failed(_)) => Ok(None),
+            Some(Lazy::Open(t)) => t.finish(status).map(Some),
+            Some(Lazy::Pending { dir, file, .. }) => {
+                let stale = dir.join(file.file_name());
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => sync_dir(&stale)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(OutputError::io("remove the stale", &stale, e)),
+                }
+                Ok(None)
+            }
         }
     }
 }
@@ -340,7 +418,8 @@ pub struct Sinks {
     requests: Option<Table<RequestColumns>>,
     samples: Option<Table<SampleColumns>>,
     events: Option<Table<EventColumns>>,
-    spans: Option<SpanSink>,
+    spans: Option<Lazy<SpanColumns>>,
+    connections: Option<Lazy<ConnectionColumns>>,
 }
 
 impl fmt::Debug for Sinks {
@@ -349,7 +428,8 @@ impl fmt::Debug for Sinks {
             .field("requests", &self.requests.is_some())
             .field("samples", &self.samples.is_some())
             .field("events", &self.events.is_some())
-            .field("spans", &self.spans.as_ref().map(SpanSink::state))
+            .field("spans", &self.spans.as_ref().map(Lazy::state))
+            .field("connections", &self.connections.as_ref().map(Lazy::state))
             .finish()
     }
 }
@@ -415,10 +495,18 @@ impl Sinks {
                 )
             })
             .transpose()?;
-        let spans = selection.spans.then(|| SpanSink::Pending {
+        let spans = selection.spans.then(|| Lazy::Pending {
+            file: OutputFile::Spans,
             dir: dir.clone(),
             id: id.clone(),
-            names: Arc::clone(&values),
+            columns: Box::new(SpanColumns::new(Arc::clone(&values), BATCH_ROWS)),
+            mode,
+        });
+        let connections = selection.connections.then(|| Lazy::Pending {
+            file: OutputFile::Connections,
+            dir: dir.clone(),
+            id: id.clone(),
+            columns: Box::new(ConnectionColumns::new(Arc::clone(&values), BATCH_ROWS)),
             mode,
         });
         Ok(Sinks {
@@ -426,6 +514,7 @@ impl Sinks {
             samples,
             events,
             spans,
+            connections,
         })
     }
 
@@ -436,6 +525,7 @@ impl Sinks {
             samples: None,
             events: None,
             spans: None,
+            connections: None,
         }
     }
 
@@ -476,54 +566,26 @@ impl Sinks {
     #[inline]
     pub fn push_span(&mut self, s: &SpanRecord) -> Result<(), OutputError> {
         match &mut self.spans {
-            Some(SpanSink::Open(t)) => t.push(s),
+            Some(Lazy::Open(t)) => t.push(s),
             None => Ok(()),
-            Some(_) => self.open_spans_and_push(s),
+            Some(_) => Lazy::open_and_push(&mut self.spans, s),
         }
     }
 
-    #[cold]
-    fn open_spans_and_push(&mut self, s: &SpanRecord) -> Result<(), OutputError> {
-        let Some(sink) = self.spans.take() else {
-            return Ok(());
-        };
-        let (sink, res) = match sink {
-            SpanSink::Pending {
-                dir,
-                id,
-                names,
-                mode,
-            } => {
-                let columns = SpanColumns::new(names, BATCH_ROWS);
-                match Table::open(&dir, OutputFile::Spans, &id, columns, mode) {
-                    Ok(mut table) => {
-                        let res = table.push(s);
-                        (SpanSink::Open(Box::new(table)), res)
-                    }
-                    Err(e) => {
-                        let partial = partial_path(&dir.join(OutputFile::Spans.file_name()));
-                        (SpanSink::Failed(partial), Err(e))
-                    }
-                }
-            }
-            SpanSink::Open(mut table) => {
-                let res = table.push(s);
-                (SpanSink::Open(table), res)
-            }
-            SpanSink::Failed(partial) => {
-                let err = OutputError::Stopped {
-                    path: partial.clone(),
-                };
-                (SpanSink::Failed(partial), Err(err))
-            }
-        };
-        self.spans = Some(sink);
-        res
+    /// Append a closed connection: as [`Sinks::push_span`], for
+    /// `connections.parquet`.
+    #[inline]
+    pub fn push_connection(&mut self, c: &ConnectionRecord) -> Result<(), OutputError> {
+        match &mut self.connections {
+            Some(Lazy::Open(t)) => t.push(c),
+            None => Ok(()),
+            Some(_) => Lazy::open_and_push(&mut self.connections, c),
+        }
     }
 
     /// Whether `spans.parquet` has been created (a span was pushed).
     pub fn has_spans(&self) -> bool {
-        matches!(self.spans, Some(SpanSink::Open(_)))
+        matches!(self.spans, Some(Lazy::Open(_)))
     }
 
     /// Flush, close each writer with `status` in its metadata, rename the files
@@ -540,10 +602,14 @@ impl Sinks {
             samples,
             events,
             spans,
+            connections,
         } = self;
-        // A spans file that could not be created fails the whole finish before
+        // A lazy file that could not be created fails the whole finish before
         // anything is published (the tables dropped here remove their files).
-        if let Some(SpanSink::Failed(partial)) = spans {
+        if let Some(Lazy::Failed(partial)) = spans {
+            return Err(OutputError::Stopped { path: partial });
+        }
+        if let Some(Lazy::Failed(partial)) = connections {
             return Err(OutputError::Stopped { path: partial });
         }
         let mut paths = Vec::with_capacity(OutputFile::ALL.len());
@@ -557,18 +623,8 @@ impl Sinks {
         if let Some(t) = events {
             paths.push(t.finish(status)?);
         }
-        match spans {
-            None | Some(SpanSink::Failed(_)) => {}
-            Some(SpanSink::Open(t)) => paths.push(t.finish(status)?),
-            Some(SpanSink::Pending { dir, .. }) => {
-                let stale = dir.join(OutputFile::Spans.file_name());
-                match std::fs::remove_file(&stale) {
-                    Ok(()) => sync_dir(&stale)?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(OutputError::io("remove the stale", &stale, e)),
-                }
-            }
-        }
+        paths.extend(Lazy::finish(spans, status)?);
+        paths.extend(Lazy::finish(connections, status)?);
         Ok(paths)
     }
 }
@@ -587,6 +643,7 @@ mod tests {
                 samples: false,
                 events: true,
                 spans: false,
+                connections: false,
             }
         );
         assert_eq!(

@@ -13,6 +13,7 @@ mod report;
 mod scenario_props;
 mod scenarios_run;
 mod sockets;
+mod sockets_validation;
 mod support;
 mod sweep;
 mod timeline;

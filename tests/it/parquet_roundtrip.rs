@@ -313,6 +313,7 @@ fn samples_and_events_round_trip() {
         samples: true,
         events: true,
         spans: false,
+        connections: false,
     };
     let mut sinks = create(tmp.path(), &w, sel);
     for i in 0..n {

@@ -39,6 +39,7 @@ fn check_runs(path: &Path, cut: Option<u64>) {
                 samples: false,
                 events: false,
                 spans: false,
+                connections: false,
             }),
             ..Default::default()
         },

@@ -35,6 +35,7 @@ const NO_FILES: OutputSelection = OutputSelection {
     samples: false,
     events: false,
     spans: false,
+    connections: false,
 };
 
 /// One server with `sockets.max: c`, `backlog: 0`, per-request connections
@@ -185,6 +186,7 @@ const REQUESTS: OutputSelection = OutputSelection {
     samples: false,
     events: false,
     spans: false,
+    connections: false,
 };
 
 #[test]
@@ -347,4 +349,59 @@ fn erlang_b_recursion_matches_the_closed_form() {
         assert!((erlang_b(c, a) - term / sum).abs() < 1e-12);
     }
     assert!((load_for_blocking(5, 0.2) - 4.0).abs() < 0.05);
+}
+
+#[test]
+fn connections_parquet_has_one_row_per_closed_connection() {
+    let yaml = loss_system(5, 300.0, "{ mean: 0.01, distribution: exponential }", 30);
+    let run = support::run_with(
+        &yaml,
+        SEED,
+        0,
+        None,
+        OutputSelection {
+            connections: true,
+            ..NO_FILES
+        },
+    );
+    let c = &run.summary.results.connections[0];
+    let path = support::run_dir(&run).join("connections.parquet");
+    let mut rows = 0usize;
+    let mut lifetime = 0.0;
+    let mut carried = 0u64;
+    for b in support::batches(&path) {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Float64Type, UInt32Type};
+        rows += b.num_rows();
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .expect(n)
+                .as_primitive::<Float64Type>()
+                .clone()
+        };
+        let (opened, closed, life) = (col("opened_s"), col("closed_s"), col("lifetime_s"));
+        for i in 0..b.num_rows() {
+            assert!(opened.value(i) <= closed.value(i));
+            assert!((closed.value(i) - opened.value(i) - life.value(i)).abs() < 1e-9);
+            lifetime += life.value(i);
+        }
+        let req = b.column_by_name("requests").expect("requests");
+        carried += req
+            .as_primitive::<UInt32Type>()
+            .values()
+            .iter()
+            .map(|&v| u64::from(v))
+            .sum::<u64>();
+    }
+    assert!(rows > 1000);
+    assert_eq!(rows as u64, c.closed, "{c:?}");
+    assert_eq!(carried, c.closed, "one request per per-request connection");
+    let mean = lifetime / rows as f64;
+    assert!(
+        (mean - c.lifetime_mean_s).abs() < 1e-9 * c.lifetime_mean_s.max(1.0),
+        "{mean} vs {c:?}"
+    );
+    // Without the selection, no file.
+    let run = support::run_with(&yaml, SEED, 0, None, NO_FILES);
+    assert!(!support::run_dir(&run).join("connections.parquet").exists());
 }

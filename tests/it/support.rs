@@ -68,6 +68,7 @@ pub fn run(yaml: &str, seed: u64, replication: u64) -> Run {
             samples: false,
             events: false,
             spans: true,
+            connections: false,
         },
     )
 }

@@ -34,7 +34,7 @@ fn small_opts(jobs: usize) -> SweepOptions {
         jobs,
         seed: Some(11),
         horizon: Some(SimTime::from_secs(8)),
-        outputs: OutputSelection::ALL,
+        outputs: OutputSelection::DEFAULT,
         ..SweepOptions::default()
     }
 }

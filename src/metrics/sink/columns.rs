@@ -16,7 +16,9 @@ use arrow_array::{
 use arrow_schema::{ArrowError, SchemaRef};
 
 use crate::engine::time::SimTime;
-use crate::metrics::record::{EventRecord, RequestRecord, SampleRecord, SpanRecord};
+use crate::metrics::record::{
+    ConnectionRecord, EventRecord, RequestRecord, SampleRecord, SpanRecord,
+};
 use crate::metrics::schema;
 
 /// A buffer of one file's columns. It lives on the file's writer thread, and the
@@ -462,6 +464,58 @@ impl Columns for EventColumns {
             dict(&mut self.target, &self.names)?,
             dict(&mut self.kind, &self.kind_values)?,
             dict(&mut self.phase, &self.phase_values)?,
+        ];
+        RecordBatch::try_new(Arc::clone(&self.schema), columns)
+    }
+}
+
+/// Columns of `connections.parquet`.
+pub(crate) struct ConnectionColumns {
+    schema: SchemaRef,
+    names: ArrayRef,
+    edge: Vec<u32>,
+    opened: Vec<f64>,
+    closed: Vec<f64>,
+    lifetime: Vec<f64>,
+    requests: Vec<u32>,
+}
+
+impl ConnectionColumns {
+    pub(crate) fn new(names: ArrayRef, cap: usize) -> Self {
+        ConnectionColumns {
+            schema: schema::connections(),
+            names,
+            edge: Vec::with_capacity(cap),
+            opened: Vec::with_capacity(cap),
+            closed: Vec::with_capacity(cap),
+            lifetime: Vec::with_capacity(cap),
+            requests: Vec::with_capacity(cap),
+        }
+    }
+}
+
+impl Columns for ConnectionColumns {
+    type Record = ConnectionRecord;
+
+    fn extend(&mut self, rows: &[ConnectionRecord]) {
+        self.edge.extend(rows.iter().map(|c| c.edge));
+        self.opened
+            .extend(rows.iter().map(|c| c.opened.as_secs_f64()));
+        self.closed
+            .extend(rows.iter().map(|c| c.closed.as_secs_f64()));
+        // From the integer times, exact to the nanosecond.
+        self.lifetime
+            .extend(rows.iter().map(|c| (c.closed - c.opened).as_secs_f64()));
+        self.requests.extend(rows.iter().map(|c| c.requests));
+    }
+
+    fn take_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        let columns: Vec<ArrayRef> = vec![
+            dict(&mut self.edge, &self.names)?,
+            f64s(&mut self.opened),
+            f64s(&mut self.closed),
+            f64s(&mut self.lifetime),
+            Arc::new(prim::<UInt32Type>(&mut self.requests)),
         ];
         RecordBatch::try_new(Arc::clone(&self.schema), columns)
     }
