@@ -238,8 +238,14 @@ pub struct Connection {
     pub requests: u32,
     /// The connection its request held before this one (the chain).
     pub next: Entity,
-    /// Bumped at every idle period (a stale idle timeout compares it).
+    /// Bumped when the entity carries a new connection (a stale idle
+    /// timeout compares it).
     pub generation: u32,
+    /// When it last went idle.
+    pub idle_since: SimTime,
+    /// Whether an idle timeout of it is pending (at most one is: a
+    /// connection reused and idle again is checked when that one fires).
+    pub timer: bool,
     /// The request it is being opened for.
     pub pending: Entity,
 }
@@ -272,6 +278,8 @@ impl ConnPool {
                 requests: 0,
                 next: Entity::PLACEHOLDER,
                 generation: 0,
+                idle_since: SimTime::ZERO,
+                timer: false,
                 pending: Entity::PLACEHOLDER,
             }))
             .collect();
@@ -370,6 +378,8 @@ fn open(cx: &mut Ctx, edge: Entity, req: Entity) {
             requests: 0,
             next: Entity::PLACEHOLDER,
             generation,
+            idle_since: now,
+            timer: false,
             pending: req,
         };
     }
@@ -507,7 +517,10 @@ fn refuse(cx: &mut Ctx, c: Entity, by: NameId) {
 }
 
 /// The request holding the chain starting at `head` ended: release every
-/// connection of it.
+/// connection of it. Out of line: scenarios without connections never call
+/// it.
+#[cold]
+#[inline(never)]
 pub(crate) fn release_all(cx: &mut Ctx, mut head: Entity) {
     while head != Entity::PLACEHOLDER {
         let Ok(conn) = cx.conns.get(head) else {
@@ -546,28 +559,55 @@ fn done(cx: &mut Ctx, c: Entity) {
     if let Ok(mut conn) = cx.conns.get_mut(c) {
         conn.state = ConnState::Idle;
         conn.next = Entity::PLACEHOLDER;
-        conn.generation = conn.generation.wrapping_add(1);
-        let generation = conn.generation;
-        schedule(
-            cx,
-            at,
-            EventKind::CONN_IDLE,
-            c,
-            Entity::PLACEHOLDER,
-            generation,
-        );
+        conn.idle_since = now;
+        if !conn.timer {
+            conn.timer = true;
+            let generation = conn.generation;
+            schedule(
+                cx,
+                at,
+                EventKind::CONN_IDLE,
+                c,
+                Entity::PLACEHOLDER,
+                generation,
+            );
+        }
     }
 }
 
-/// An idle timeout of connection `ev.target`: close it if it is still idle
-/// since then.
+/// An idle timeout of connection `ev.target`: close it if it has been idle
+/// for `idle_timeout_s` since it last went idle; if it went idle again
+/// later, check again then.
 pub(crate) fn on_idle(cx: &mut Ctx, ev: Event) {
     let now = cx.now;
     let c = ev.target;
-    let Ok(conn) = cx.conns.get(c) else {
+    let Ok(mut conn) = cx.conns.get_mut(c) else {
         return;
     };
-    if conn.state != ConnState::Idle || conn.generation != ev.tag {
+    if conn.generation != ev.tag || !conn.timer {
+        return;
+    }
+    conn.timer = false;
+    if conn.state != ConnState::Idle {
+        return;
+    }
+    let (edge, since) = (conn.edge, conn.idle_since);
+    let Ok(ec) = cx.edge_conns.get(edge) else {
+        return;
+    };
+    let due = since + ec.idle_timeout;
+    if due > now {
+        if let Ok(mut conn) = cx.conns.get_mut(c) {
+            conn.timer = true;
+        }
+        schedule(
+            cx,
+            due,
+            EventKind::CONN_IDLE,
+            c,
+            Entity::PLACEHOLDER,
+            ev.tag,
+        );
         return;
     }
     let edge = conn.edge;
@@ -674,18 +714,6 @@ pub fn set_request_ram_mb(cx: &mut Ctx, node: Entity, mb: f64) {
     if let Ok(mut s) = cx.sockets.get_mut(node) {
         s.other_ram_mb = mb;
     }
-}
-
-/// A request about to be finished: release its connections.
-#[inline]
-pub(crate) fn release_of(cx: &mut Ctx, req: Entity) {
-    let head = match cx.requests.get_mut(req) {
-        Ok(mut r) if r.conn != Entity::PLACEHOLDER => {
-            std::mem::replace(&mut r.conn, Entity::PLACEHOLDER)
-        }
-        _ => return,
-    };
-    release_all(cx, head);
 }
 
 /// Batch system: sample the socket gauges of every node with sockets and

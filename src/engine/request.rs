@@ -258,11 +258,21 @@ pub fn spawn(cx: &mut Ctx, request: Request) -> Option<Entity> {
 ///
 /// A request held by a tracked edge is released by it, with no response time.
 pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Option<NameId>) {
+    let conn = end(cx, req, status, dropped_on);
+    if conn != Entity::PLACEHOLDER {
+        connection::release_all(cx, conn);
+    }
+}
+
+/// [`finish`] but for the request's connections: returns the newest one it
+/// held (`Entity::PLACEHOLDER`: none), taken off the request.
+#[inline]
+fn end(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Option<NameId>) -> Entity {
     let now = cx.now;
-    connection::release_of(cx, req);
     let Ok(mut r) = cx.requests.get_mut(req) else {
-        return;
+        return Entity::PLACEHOLDER;
     };
+    let conn = std::mem::replace(&mut r.conn, Entity::PLACEHOLDER);
     r.enter(now, Phase::Network);
     if r.held_on != Entity::PLACEHOLDER {
         // Not a response: the request ended before its target finished it.
@@ -291,7 +301,7 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
                 cx.output.push_span(&span);
             }
         }
-        return;
+        return conn;
     }
     let record = RequestRecord {
         request_id: r.id,
@@ -315,18 +325,22 @@ pub fn finish(cx: &mut Ctx, req: Entity, status: RequestStatus, dropped_on: Opti
     // [`spawn`].
     cx.spare.push(req);
     cx.push_request(&record);
+    conn
 }
 
 /// End a call whose reply reached its caller: write its span, keep its
 /// entity for reuse.
 pub fn finish_call(cx: &mut Ctx, req: Entity, status: RequestStatus, end: SimTime) {
-    connection::release_of(cx, req);
-    let Ok(r) = cx.requests.get(req) else {
+    let Ok(mut r) = cx.requests.get_mut(req) else {
         return;
     };
+    let conn = std::mem::replace(&mut r.conn, Entity::PLACEHOLDER);
     let span = r.span_record(status, end);
     cx.spare.push(req);
     if let Some(span) = span {
         cx.output.push_span(&span);
+    }
+    if conn != Entity::PLACEHOLDER {
+        connection::release_all(cx, conn);
     }
 }
